@@ -1,0 +1,2 @@
+//! Analyses built on the network and the engines.
+pub mod validate;

@@ -1,0 +1,131 @@
+//! Argument definitions. Raw clap structures live here and are converted once into the
+//! library's settings and shocks by each subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Map and stress-test the web of obligations between financial firms.
+#[derive(Parser, Debug)]
+#[command(name = "contagion", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Load and check a network; summarise firms, exposures, equity, cycles and warnings.
+    #[command(after_help = "Example:\n  contagion validate graphs/textbook-3")]
+    Validate(ValidateArgs),
+    /// Apply shocks and propagate them through the network.
+    #[command(after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior")]
+    Simulate(Box<SimulateArgs>),
+    /// Convert a network between a CSV directory and a JSON document.
+    #[command(after_help = "Examples:\n  contagion convert graphs/textbook-3 -o textbook.json\n  contagion convert textbook.json -o textbook-csv/")]
+    Convert(ConvertArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// One JSON object (machine-readable contract).
+    Json,
+    /// One row per firm.
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Network: a directory of CSV files or a .json document.
+    pub network: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// How many of the largest exposures to list.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Eisenberg–Noe clearing with Rogers–Veraart default costs.
+    Clearing,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExternalArg {
+    /// External creditors share pro rata with interbank creditors.
+    PariPassu,
+    /// External creditors are paid first.
+    Senior,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    Auto,
+    Exact,
+    Iterative,
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Network: a directory of CSV files or a .json document.
+    pub network: PathBuf,
+    /// Scenario file (JSON): shocks and settings. Flags below add shocks and override settings.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Model to run.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
+    /// Firm that fails outright at round 0 (repeatable).
+    #[arg(long = "default", value_name = "FIRM")]
+    pub defaults: Vec<String>,
+    /// Price change of an asset, as a fraction or percentage: FTT=-0.9 or FTT=-90% (repeatable).
+    #[arg(long = "price", value_name = "ASSET=CHANGE", allow_hyphen_values = true)]
+    pub prices: Vec<String>,
+    /// Loss of a firm's cash and other assets: FIRM=AMOUNT or FIRM=PCT% (repeatable).
+    #[arg(long = "asset-loss", value_name = "FIRM=AMOUNT|PCT%")]
+    pub asset_losses: Vec<String>,
+    /// Rogers–Veraart α: fraction of external assets a defaulting firm realises (default 1).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Rogers–Veraart β: fraction of interbank claims a defaulting firm realises (default 1).
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Rank of external liabilities (default pari-passu).
+    #[arg(long, value_enum)]
+    pub external: Option<ExternalArg>,
+    /// Report the least clearing vector instead of the greatest (only with alpha = beta = 1).
+    #[arg(long)]
+    pub least: bool,
+    /// Solver for the payments of defaulting firms (default auto).
+    #[arg(long, value_enum)]
+    pub solver: Option<SolverArg>,
+    /// Relative tolerance (default 1e-12).
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Cap on fixed-point sweeps (default 100000).
+    #[arg(long)]
+    pub max_iterations: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Network to read: a directory of CSV files or a .json document.
+    pub network: PathBuf,
+    /// Where to write: a path ending in .json writes one document, anything else a CSV
+    /// directory.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}

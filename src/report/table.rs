@@ -1,0 +1,151 @@
+//! Aligned text tables for people.
+
+use std::fmt::Write;
+
+use super::{SimulationResult, cause_name, human_amount};
+
+fn pad(rows: &[Vec<String>], right_align: &[bool]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width: Vec<usize> = (0..cols)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            let w = width[c];
+            let fill = w - cell.chars().count();
+            if c > 0 {
+                line.push_str("  ");
+            }
+            if right_align.get(c).copied().unwrap_or(false) {
+                line.push_str(&" ".repeat(fill));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(fill));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The result as text: settings, the cascade round by round, a per-firm table sorted by
+/// default round (then input order), and totals.
+pub fn render_table(r: &SimulationResult) -> String {
+    let mut s = String::new();
+    let cur = &r.network.currency;
+    let name = r.network.name.as_deref().unwrap_or("network");
+    let m = &r.model;
+    let _ = writeln!(
+        s,
+        "{name}: {} firms, model {} (alpha {}, beta {}, external {}, {} vector){}",
+        r.summary.firms,
+        m.model.as_str(),
+        m.alpha,
+        m.beta,
+        serde_json::to_value(m.external).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        serde_json::to_value(m.vector).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        r.scenario.name.as_ref().map(|n| format!(", scenario {n}")).unwrap_or_default(),
+    );
+    if r.scenario.shocks.is_empty() {
+        let _ = writeln!(s, "No shocks: the network is cleared as it stands.");
+    }
+    let _ = writeln!(s);
+    if r.rounds.is_empty() {
+        let _ = writeln!(s, "No firm defaults.");
+    }
+    for round in &r.rounds {
+        let names: Vec<String> = round
+            .defaults
+            .iter()
+            .map(|id| {
+                let f = r.firms.iter().find(|f| &f.id == id);
+                let cause = f.and_then(|f| f.cause).map(cause_name).unwrap_or("");
+                let by = f
+                    .map(|f| {
+                        f.caused_by
+                            .iter()
+                            .take(3)
+                            .map(|c| c.firm.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                if by.is_empty() {
+                    format!("{id} ({cause})")
+                } else {
+                    format!("{id} ({cause}: {by})")
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "Round {}: {}{}",
+            round.round,
+            names.join("; "),
+            if round.losses > 0.0 {
+                format!("  [shortfall +{} {cur}]", human_amount(round.losses))
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = writeln!(s);
+    let mut order: Vec<usize> = (0..r.firms.len()).collect();
+    order.sort_by_key(|&i| (r.firms[i].default_round.map_or(u32::MAX, |x| x), i));
+    let mut rows = vec![vec![
+        "firm".to_string(),
+        "kind".into(),
+        "round".into(),
+        "cause".into(),
+        format!("equity before ({cur})"),
+        "equity after".into(),
+        "paid".into(),
+        "owed".into(),
+        "recovery".into(),
+    ]];
+    for &i in &order {
+        let f = &r.firms[i];
+        rows.push(vec![
+            f.id.clone(),
+            f.kind.clone(),
+            f.default_round.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            f.cause.map(cause_name).unwrap_or("-").to_string(),
+            human_amount(f.equity_before),
+            human_amount(f.equity_after),
+            f.payment.map(human_amount).unwrap_or_default(),
+            f.obligations.map(human_amount).unwrap_or_default(),
+            f.recovery_rate.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_default(),
+        ]);
+    }
+    let tot = |g: fn(&super::FirmOutcome) -> f64| r.firms.iter().map(g).sum::<f64>();
+    rows.push(vec![
+        "TOTAL".into(),
+        String::new(),
+        String::new(),
+        format!("{} defaults", r.summary.defaults),
+        human_amount(tot(|f| f.equity_before)),
+        human_amount(tot(|f| f.equity_after)),
+        human_amount(tot(|f| f.payment.unwrap_or(0.0))),
+        human_amount(tot(|f| f.obligations.unwrap_or(0.0))),
+        String::new(),
+    ]);
+    s.push_str(&pad(&rows, &[false, false, true, false, true, true, true, true, true]));
+    let _ = writeln!(
+        s,
+        "\nLosses: {} {cur} in total ({} equity of firms in the network, {} external creditors).",
+        human_amount(r.summary.total_losses),
+        human_amount(r.summary.equity_losses),
+        human_amount(r.summary.external_losses),
+    );
+    if !r.converged {
+        let _ = writeln!(s, "WARNING: did not converge in {} iterations.", r.iterations);
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "Note: {n}");
+    }
+    s
+}

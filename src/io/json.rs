@@ -447,6 +447,7 @@ pub fn to_value(net: &Network) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use super::super::raw::format_number;
     use super::*;
 
     #[test]

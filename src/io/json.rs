@@ -456,7 +456,7 @@ mod tests {
         let mut d = vec![Diagnostic::new(json_loc("n.json", "firms[1].cash".into()), "x")];
         locate(text, &mut d);
         assert_eq!(d[0].location.line, Some(4));
-        assert_eq!(d[0].location.column, Some(31));
+        assert_eq!(d[0].location.column, Some(25)); // `    {"id": "B", "cash": -1}`: the value starts at column 25
     }
 
     #[test]

@@ -91,6 +91,63 @@ pub struct Clearing {
     pub least_checked: bool,
 }
 
+/// What the clearing runs on: the network's structure with current balances. The optional
+/// overrides replace the network's own figures (the combined cascade uses them as loans are
+/// paid down, deposits withdrawn, collateral seized and holdings sold).
+#[derive(Debug, Clone, Copy)]
+pub struct State<'a> {
+    /// The network (structure, firms, external liabilities).
+    pub net: &'a Network,
+    /// Current price of each asset.
+    pub prices: &'a [f64],
+    /// Current cash of each firm.
+    pub cash: &'a [f64],
+    /// Current other assets of each firm.
+    pub other_assets: &'a [f64],
+    /// Units of each holding (indexed like `net.holdings()`); `None`: the network's.
+    pub holding_units: Option<&'a [f64]>,
+    /// Amount of each exposure (indexed like `net.exposures()`); `None`: the network's.
+    pub amounts: Option<&'a [f64]>,
+    /// Units of each collateral entry (indexed like `net.collateral()`); `None`: the network's.
+    pub collateral_units: Option<&'a [f64]>,
+    /// Firms whose own assets outside the network are written off (failed outright).
+    pub wiped: &'a [bool],
+    /// Firms in default from the start (failed outright, or halted by a liquidity default).
+    pub in_default: &'a [bool],
+    /// Firms hit directly by a shock (for the attribution of causes).
+    pub shocked: &'a [bool],
+}
+
+impl<'a> State<'a> {
+    /// The state after the shocks in `marks`.
+    pub fn from_marks(net: &'a Network, marks: &'a Marks) -> Self {
+        Self {
+            net,
+            prices: &marks.prices,
+            cash: &marks.cash,
+            other_assets: &marks.other_assets,
+            holding_units: None,
+            amounts: None,
+            collateral_units: None,
+            wiped: &marks.failed,
+            in_default: &marks.failed,
+            shocked: &marks.shocked,
+        }
+    }
+
+    fn amount(&self, k: usize) -> f64 {
+        self.amounts.map_or(self.net.exposures()[k].amount, |a| a[k])
+    }
+
+    fn holding(&self, h: usize) -> f64 {
+        self.holding_units.map_or(self.net.holdings()[h].units, |u| u[h])
+    }
+
+    fn pledged(&self, w: usize) -> f64 {
+        self.collateral_units.map_or(self.net.collateral()[w].units, |u| u[w])
+    }
+}
+
 /// The clearing problem in solver form (see the module docs for symbols).
 struct System {
     n: usize,
@@ -113,34 +170,35 @@ struct System {
 }
 
 impl System {
-    fn build(net: &Network, marks: &Marks, s: &Settings) -> Self {
+    fn build(st: &State, s: &Settings) -> Self {
+        let net = st.net;
         let n = net.n_firms();
         let mut base_ext: Vec<f64> = (0..n)
             .map(|i| {
-                if marks.failed[i] {
+                if st.wiped[i] {
                     0.0
                 } else {
-                    marks.cash[i] + marks.other_assets[i]
+                    st.cash[i] + st.other_assets[i]
                 }
             })
             .collect();
-        for h in net.holdings() {
+        for (w, h) in net.holdings().iter().enumerate() {
             let i = h.firm as usize;
-            if !marks.failed[i] {
-                base_ext[i] += h.units * marks.prices[h.asset as usize];
+            if !st.wiped[i] {
+                base_ext[i] += st.holding(w) * st.prices[h.asset as usize];
             }
         }
         let mut secured = vec![0.0; net.exposures().len()];
         let mut secured_paid = vec![0.0; n];
         let mut secured_recv = vec![0.0; n];
-        for c in net.collateral() {
+        for (w, c) in net.collateral().iter().enumerate() {
             let e = net.exposures()[c.exposure as usize];
-            let market = c.units * marks.prices[c.asset as usize];
-            let cover = (market * (1.0 - c.haircut)).min(e.amount);
+            let market = st.pledged(w) * st.prices[c.asset as usize];
+            let cover = (market * (1.0 - c.haircut)).min(st.amount(c.exposure as usize));
             secured[c.exposure as usize] = cover;
             secured_paid[e.debtor as usize] += cover;
             secured_recv[e.creditor as usize] += cover;
-            if !marks.failed[e.debtor as usize] {
+            if !st.wiped[e.debtor as usize] {
                 base_ext[e.debtor as usize] += market - cover;
             }
         }
@@ -151,9 +209,9 @@ impl System {
         let mut stakes = Vec::new();
         for (k, e) in net.exposures().iter().enumerate() {
             if e.kind.is_debt() {
-                interbank[e.debtor as usize] += e.amount - secured[k];
+                interbank[e.debtor as usize] += st.amount(k) - secured[k];
             } else {
-                stakes.push((e.creditor, e.debtor, e.amount));
+                stakes.push((e.creditor, e.debtor, st.amount(k)));
             }
         }
         let ext_liab: Vec<f64> = net.firms().iter().map(|f| f.external_liabilities).collect();
@@ -168,10 +226,10 @@ impl System {
             .exposures()
             .iter()
             .enumerate()
-            .filter(|(k, e)| e.kind.is_debt() && e.amount - secured[*k] > 0.0)
+            .filter(|(k, e)| e.kind.is_debt() && st.amount(*k) - secured[*k] > 0.0)
             .map(|(k, e)| {
                 let d = e.debtor as usize;
-                (e.creditor, e.debtor, (e.amount - secured[k]) / pbar[d])
+                (e.creditor, e.debtor, (st.amount(k) - secured[k]) / pbar[d])
             })
             .collect();
         Self {
@@ -301,8 +359,14 @@ impl System {
 /// Deterministic: every parallel loop writes per-firm slots and every sum runs in input
 /// order, so the answer is bit-identical whatever the number of threads.
 pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
+    clear_state(&State::from_marks(net, marks), settings)
+}
+
+/// Clears the network in the state `st` (see [`State`]) under `settings`.
+pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
+    let net = st.net;
     let n = net.n_firms();
-    let sys = System::build(net, marks, settings);
+    let sys = System::build(st, settings);
     let book = net.balance_sheets();
     let equity_before: Vec<f64> = book.iter().map(BalanceSheet::equity).collect();
 
@@ -328,7 +392,7 @@ pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
 
     let mut p = sys.pbar.clone();
     let mut inflow = vec![0.0; n];
-    let mut in_default: Vec<bool> = marks.failed.clone();
+    let mut in_default: Vec<bool> = st.in_default.to_vec();
     let mut default_round: Vec<Option<u32>> =
         in_default.iter().map(|&d| d.then_some(0)).collect();
     let mut cause: Vec<Option<Cause>> = in_default.iter().map(|&d| d.then_some(Cause::Shock)).collect();
@@ -347,7 +411,7 @@ pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
             losses: 0.0,
         });
     }
-    let price_hit = price_losses(net, marks);
+    let price_hit = price_losses(st);
     let cap = settings.max_iterations;
 
     let solve = |set: &[u32], ext: &[f64], p: &mut [f64], iterations: &mut usize| -> bool {
@@ -414,7 +478,7 @@ pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
                 in_default[i] = true;
                 default_round[i] = Some(wave);
                 if own_surplus[i] < -sys.tol * sys.scale(i) {
-                    cause[i] = Some(if marks.shocked[i] {
+                    cause[i] = Some(if st.shocked[i] {
                         Cause::Shock
                     } else if price_hit[i] > 0.0 {
                         Cause::PriceFall
@@ -503,8 +567,10 @@ pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
     // Per-firm results.
     let ext_liab: Vec<f64> = net.firms().iter().map(|f| f.external_liabilities).collect();
     let mut obligations = vec![0.0; n];
-    for e in net.exposures().iter().filter(|e| e.kind.is_debt()) {
-        obligations[e.debtor as usize] += e.amount;
+    for (k, e) in net.exposures().iter().enumerate() {
+        if e.kind.is_debt() {
+            obligations[e.debtor as usize] += st.amount(k);
+        }
     }
     let mut payments = vec![0.0; n];
     let mut interbank_payments = vec![0.0; n];
@@ -560,16 +626,17 @@ pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
 }
 
 /// Loss in market value of each firm's holdings and pledged collateral from price shocks.
-fn price_losses(net: &Network, marks: &Marks) -> Vec<f64> {
+fn price_losses(st: &State) -> Vec<f64> {
+    let net = st.net;
     let mut loss = vec![0.0; net.n_firms()];
-    for h in net.holdings() {
+    for (w, h) in net.holdings().iter().enumerate() {
         let a = &net.assets()[h.asset as usize];
-        loss[h.firm as usize] += h.units * (a.price - marks.prices[h.asset as usize]);
+        loss[h.firm as usize] += st.holding(w) * (a.price - st.prices[h.asset as usize]);
     }
-    for c in net.collateral() {
+    for (w, c) in net.collateral().iter().enumerate() {
         let a = &net.assets()[c.asset as usize];
         let d = net.exposures()[c.exposure as usize].debtor as usize;
-        loss[d] += c.units * (a.price - marks.prices[c.asset as usize]);
+        loss[d] += st.pledged(w) * (a.price - st.prices[c.asset as usize]);
     }
     loss
 }

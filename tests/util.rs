@@ -59,3 +59,13 @@ pub fn temp_network(files: &[(&str, &str)]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// Writes files given as raw bytes (for encodings and garbage) into a fresh temporary
+/// directory and returns it.
+pub fn temp_network_bytes(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).expect("write fixture");
+    }
+    dir
+}

@@ -17,6 +17,13 @@ fn read_table(
     diags: &mut Vec<Diagnostic>,
 ) -> Result<Option<RawTable>, Error> {
     let path = dir.join(name);
+    if path.is_dir() {
+        diags.push(Diagnostic::new(
+            Location::file(path.display().to_string()),
+            format!("expected a file with columns {}, found a directory", schema.describe()),
+        ));
+        return Ok(Some(RawTable::default()));
+    }
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -30,7 +37,7 @@ fn read_table(
 pub(crate) fn check_text<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         return Err(Diagnostic::new(
-            Location::file(file),
+            Location::at(file, 1, Some(1)),
             "the file is UTF-16 encoded: expected UTF-8 (re-save it as UTF-8)",
         ));
     }
@@ -54,7 +61,10 @@ pub(crate) fn parse_table(
     schema: &Schema,
     diags: &mut Vec<Diagnostic>,
 ) -> RawTable {
-    let mut table = RawTable::default();
+    let mut table = RawTable {
+        loc: Location::at(file, 1, None),
+        ..Default::default()
+    };
     let text = match check_text(file, bytes) {
         Ok(t) => t,
         Err(d) => {
@@ -64,7 +74,7 @@ pub(crate) fn parse_table(
     };
     if text.trim().is_empty() {
         diags.push(Diagnostic::new(
-            Location::file(file),
+            Location::at(file, 1, None),
             format!("empty file: expected a header row {}", schema.describe()),
         ));
         return table;
@@ -84,7 +94,9 @@ pub(crate) fn parse_table(
     };
     let mut keep = vec![true; header.len()];
     for (c, name) in header.iter().enumerate() {
-        let loc = Location::at(file, 1, Some(c + 1)).with_field(name.clone());
+        // Control characters (from a binary or mis-encoded file) are shown escaped.
+        let shown = name.escape_debug().to_string();
+        let loc = Location::at(file, 1, Some(c + 1)).with_field(shown.clone());
         if name.is_empty() {
             diags.push(Diagnostic::new(loc, "empty column name in the header"));
             keep[c] = false;
@@ -92,7 +104,7 @@ pub(crate) fn parse_table(
             diags.push(Diagnostic::new(
                 loc,
                 format!(
-                    "unknown column '{name}': expected {} (prefix your own columns with x_)",
+                    "unknown column '{shown}': expected {} (prefix your own columns with x_)",
                     schema.describe()
                 ),
             ));
@@ -127,8 +139,10 @@ pub(crate) fn parse_table(
             continue; // blank line
         }
         if rec.len() != header.len() {
+            // The column of the first missing or first extra field.
+            let column = rec.len().min(header.len()) + 1;
             diags.push(Diagnostic::new(
-                Location::at(file, line, None),
+                Location::at(file, line, Some(column)),
                 format!(
                     "expected {} fields as in the header, found {}",
                     header.len(),

@@ -37,6 +37,7 @@ fn scalar(v: &Value) -> RawValue {
 fn table(file: &str, name: &str, v: Option<&Value>, diags: &mut Vec<Diagnostic>) -> RawTable {
     let mut t = RawTable {
         check_unknown: true,
+        loc: json_loc(file, name.to_string()),
         ..Default::default()
     };
     let Some(v) = v else { return t };
@@ -113,12 +114,16 @@ fn meta_from(file: &str, parent: &str, v: &Value, diags: &mut Vec<Diagnostic>) -
 pub(crate) fn parse_value(file: &str, bytes: &[u8]) -> Result<(String, Value), Diagnostic> {
     let text = super::csv_dir::check_text(file, bytes)?;
     if text.trim().is_empty() {
-        return Err(Diagnostic::new(Location::file(file), "empty file: expected a JSON object"));
+        return Err(Diagnostic::new(
+            Location::at(file, 1, None),
+            "empty file: expected a JSON object",
+        ));
     }
     match serde_json::from_str::<Value>(text) {
         Ok(v) => Ok((text.to_string(), v)),
+        // serde_json reports column 0 for the position before a line's first character.
         Err(e) => Err(Diagnostic::new(
-            Location::at(file, e.line(), Some(e.column())),
+            Location::at(file, e.line().max(1), Some(e.column().max(1))),
             format!("malformed JSON: {e}")
                 .replace(&format!(" at line {} column {}", e.line(), e.column()), ""),
         )),
@@ -187,9 +192,10 @@ pub(crate) fn read_raw(file: &str, bytes: &[u8]) -> Result<(RawNetwork, String),
     }
 }
 
-/// Fills in line and column of diagnostics whose field is a JSON path, by scanning `text`.
-/// Only called when something is wrong, so valid inputs never pay for it.
-pub(crate) fn locate(text: &str, diags: &mut [Diagnostic]) {
+/// Fills in line and column of diagnostics whose field is a JSON path (such as
+/// `shocks[2].firm`), by scanning `text`, which must be valid JSON. Only called when
+/// something is wrong, so valid inputs never pay for it.
+pub fn locate(text: &str, diags: &mut [Diagnostic]) {
     let wanted: Vec<String> = diags
         .iter()
         .filter(|d| d.location.line.is_none())
@@ -263,7 +269,7 @@ impl Scanner<'_> {
 
     fn value(&mut self, path: String) {
         self.ws();
-        if self.wanted.iter().any(|w| *w == path) {
+        if self.wanted.contains(&path) {
             self.found.insert(path.clone(), (self.line, self.col));
         }
         match self.b.get(self.i) {

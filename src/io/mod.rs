@@ -10,12 +10,13 @@ pub(crate) mod raw;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Location};
 use crate::model::Network;
 
 pub use csv_dir::to_files as to_csv_files;
 pub use json::to_value as to_json_value;
-pub(crate) use json::{locate as locate_json, parse_value as parse_json};
+pub use json::locate as locate_json;
+pub(crate) use json::parse_value as parse_json;
 
 /// Loads a network from a CSV directory or a `.json` document.
 pub fn load(path: &Path) -> Result<Network, Error> {
@@ -27,6 +28,12 @@ pub fn load(path: &Path) -> Result<Network, Error> {
         let raw = csv_dir::read_raw(path)?;
         let parts = raw::build(raw).map_err(|d| Error::Input(d.into()))?;
         Network::from_parts(parts)
+    } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        Err(Error::input(
+            Location::file(file_name(path)),
+            "expected a network: a directory holding firms.csv and exposures.csv, or a .json \
+             document (give the directory, not one of its files)",
+        ))
     } else {
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),

@@ -50,6 +50,9 @@ pub(crate) struct RawTable {
     pub missing_reported: HashSet<String>,
     /// Whether unknown field names still need checking (JSON objects; CSV checks its header).
     pub check_unknown: bool,
+    /// Where the table itself is (file, and the header line or JSON key), for problems of
+    /// the table as a whole such as having no rows.
+    pub loc: Location,
 }
 
 /// The schema of a table: required and optional field names.
@@ -124,10 +127,15 @@ impl<'a> Row<'a> {
         self.ok = false;
     }
 
-    /// Location of a missing field: the record, naming the field.
+    /// Location of a missing field: the record, naming the field (a JSON record keeps its
+    /// own path, which is what locates it in the text).
     fn missing(&mut self, name: &str, what: &str) {
         if !self.table.missing_reported.contains(name) {
-            let loc = self.rec.loc.clone().with_field(name);
+            let loc = if self.rec.loc.field.is_some() {
+                self.rec.loc.clone()
+            } else {
+                self.rec.loc.clone().with_field(name)
+            };
             self.fail(loc, format!("missing required field '{name}': expected {what}"));
         } else {
             self.ok = false;
@@ -152,8 +160,9 @@ impl<'a> Row<'a> {
 
     fn required_text(&mut self, name: &str, what: &str) -> Option<(String, Location)> {
         let present = self.field(name).is_some();
+        let before = self.diags.len();
         let t = self.text(name);
-        if t.is_none() && self.ok {
+        if t.is_none() && self.diags.len() == before {
             if present {
                 let loc = self.field(name).map(|f| f.loc.clone()).unwrap_or_default();
                 self.fail(loc, format!("expected {what}, found an empty value"));
@@ -258,7 +267,7 @@ pub(crate) fn parse_number(s: &str) -> Result<f64, String> {
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'));
     match t.parse::<f64>() {
         Ok(v) if plain && v.is_finite() => Ok(v),
-        Ok(_) if plain => Err(format!("expected a finite number, found '{t}'")),
+        Ok(_) => Err(format!("expected a finite number, found '{t}'")),
         _ if t.contains(',') => Err(format!(
             "malformed number '{t}': expected a plain decimal such as 1500000.5 (no thousands separators)"
         )),
@@ -296,10 +305,10 @@ fn check_date(s: &str) -> Result<(), String> {
 }
 
 /// Validates every record and cross-reference; returns the parts or all problems found.
-pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
+pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut parts = Parts {
-        meta: raw.meta,
+        meta: std::mem::take(&mut raw.meta),
         ..Default::default()
     };
 
@@ -314,7 +323,13 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
             row.missing("name", "a firm name");
         }
         let kind = match row.text("kind") {
-            Some((k, loc)) => k.parse::<FirmKind>().map_err(|e| row.fail(loc, e)).ok(),
+            Some((k, loc)) => k
+                .parse::<FirmKind>()
+                .map_err(|_| {
+                    let msg = format!("unknown firm kind '{k}': expected one of {}", FirmKind::expected());
+                    row.fail(loc, msg)
+                })
+                .ok(),
             None if row.field("kind").is_none() => {
                 row.missing("kind", &format!("one of {}", FirmKind::expected()));
                 None
@@ -365,10 +380,12 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         }
     }
     if raw.firms.records.is_empty() && diags.is_empty() {
-        diags.push(Diagnostic::new(
-            Location::file("firms"),
-            "expected at least one firm",
-        ));
+        let loc = if raw.firms.loc.file.is_empty() {
+            Location::file("firms")
+        } else {
+            raw.firms.loc.clone()
+        };
+        diags.push(Diagnostic::new(loc, "no firms: expected at least one firm"));
     }
 
     // Assets.
@@ -420,20 +437,31 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let debtor = resolve(&mut row, "debtor", &firm_ids, "firm");
         if let (Some(c), Some(d)) = (creditor, debtor)
             && c == d
+            && let Some((id, loc)) = row.text("debtor")
         {
-            let loc = row.field("debtor").map(|f| f.loc.clone()).unwrap_or_default();
-            row.fail(loc, "self-exposure: creditor and debtor are the same firm");
+            row.fail(loc, format!("self-exposure: firm '{id}' is both creditor and debtor"));
         }
         let kind = match row.required_text("kind", &format!("one of {}", ExposureKind::expected())) {
-            Some((k, loc)) => k.parse::<ExposureKind>().map_err(|e| row.fail(loc, e)).ok(),
+            Some((k, loc)) => k
+                .parse::<ExposureKind>()
+                .map_err(|_| {
+                    let msg = format!(
+                        "unknown exposure kind '{k}': expected one of {}",
+                        ExposureKind::expected()
+                    );
+                    row.fail(loc, msg)
+                })
+                .ok(),
             None => None,
         };
         let amount = row.required_number("amount", check_amount);
         let asset = row.text("collateral_asset");
-        let units = row.optional_number("collateral_units", check_amount);
+        // `Some(Err)`: present but bad, already reported.
+        let units = row.number("collateral_units", check_amount);
         let haircut = row.optional_number("haircut", check_haircut);
         let collateral = match (asset, units) {
-            (Some((a, loc)), Some(units)) => match asset_ids.get(&a) {
+            (_, Some(Err(()))) => None,
+            (Some((a, loc)), Some(Ok(units))) => match asset_ids.get(&a) {
                 Some(&asset) => Some(Collateral {
                     exposure: parts.exposures.len() as u32,
                     asset,
@@ -449,12 +477,10 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
                 }
             },
             (Some((_, loc)), None) => {
-                if row.ok {
-                    row.fail(loc.with_field("collateral_units"), "collateral_asset given without collateral_units: expected the number of units pledged");
-                }
+                row.fail(loc, "collateral_asset given without collateral_units: expected the number of units pledged");
                 None
             }
-            (None, Some(_)) => {
+            (None, Some(Ok(_))) => {
                 let loc = row.field("collateral_units").map(|f| f.loc.clone()).unwrap_or_default();
                 row.fail(loc, "collateral_units given without collateral_asset: expected the id of the pledged asset");
                 None
@@ -505,7 +531,51 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         }
     }
 
+    if diags.is_empty()
+        && let Some(loc) = overflow(&raw, &parts)
+    {
+        diags.push(Diagnostic::new(
+            loc,
+            "amounts too large: the total of the network's amounts exceeds the largest \
+             representable number (about 1.8e308) at this row; express amounts in a larger \
+             unit (thousands, millions)",
+        ));
+    }
     if diags.is_empty() { Ok(parts) } else { Err(diags) }
+}
+
+/// Where the running total of every amount in the network (balance sheets, exposures, market
+/// values of holdings and collateral) stops being finite, if it does. Below that bound no sum
+/// or difference of amounts formed by the models can overflow. Only called on valid records,
+/// which are then aligned one to one with the parts.
+fn overflow(raw: &RawNetwork, parts: &Parts) -> Option<Location> {
+    let mut total = 0.0_f64;
+    let mut add = |xs: &[f64], loc: &Location| {
+        total += xs.iter().map(|x| x.abs()).sum::<f64>();
+        (!total.is_finite()).then(|| loc.clone())
+    };
+    for (f, rec) in parts.firms.iter().zip(&raw.firms.records) {
+        let xs = [f.cash, f.other_assets, f.external_liabilities, f.capital.unwrap_or(0.0)];
+        if let Some(loc) = add(&xs, &rec.loc) {
+            return Some(loc);
+        }
+    }
+    let mut coll = parts.collateral.iter().peekable();
+    for (k, (e, rec)) in parts.exposures.iter().zip(&raw.exposures.records).enumerate() {
+        let mut pledged = 0.0;
+        while let Some(c) = coll.next_if(|c| c.exposure as usize == k) {
+            pledged += c.units * parts.assets[c.asset as usize].price;
+        }
+        if let Some(loc) = add(&[e.amount, pledged], &rec.loc) {
+            return Some(loc);
+        }
+    }
+    for (h, rec) in parts.holdings.iter().zip(&raw.holdings.records) {
+        if let Some(loc) = add(&[h.units * parts.assets[h.asset as usize].price], &rec.loc) {
+            return Some(loc);
+        }
+    }
+    None
 }
 
 fn placeholder_firm() -> Firm {

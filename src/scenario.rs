@@ -24,6 +24,10 @@ use crate::error::{Diagnostic, Error, Location};
 use crate::model::Network;
 use crate::settings::Settings;
 
+/// Largest accepted price change (a thousandfold rise): beyond it market values stop being
+/// meaningful and sums risk overflowing.
+pub const MAX_PRICE_RISE: f64 = 1000.0;
+
 /// Size of an asset-loss shock.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -157,12 +161,14 @@ impl Marks {
                     }
                 }
                 Shock::Price { asset, change } => match net.asset_ix(asset) {
-                    Some(a) if change.is_finite() && *change >= -1.0 => {
+                    Some(a) if change.is_finite() && (-1.0..=MAX_PRICE_RISE).contains(change) => {
                         m.prices[a as usize] *= 1.0 + change;
                     }
                     Some(_) => diags.push(Diagnostic::new(
                         loc(k).with_field("change"),
-                        format!("expected a price change ≥ −1 (−0.9 is a 90% fall), found {change}"),
+                        format!(
+                            "expected a price change in [−1, {MAX_PRICE_RISE}] (−0.9 is a 90% fall), found {change}"
+                        ),
                     )),
                     None => diags.push(Diagnostic::new(loc(k), format!("unknown asset '{asset}'"))),
                 },
@@ -313,7 +319,15 @@ fn parse_shock(v: &Value, path: &str, file: &str) -> Result<Shock, Diagnostic> {
         "price" => &["asset", "change"],
         "asset_loss" => &["firm", "amount", "fraction"],
         "withdrawal" | "equity_shock" => &["firm", "fraction"],
-        _ => &[],
+        other => {
+            let at_type = if obj.contains_key("type") { "type" } else { "kind" };
+            return Err(Diagnostic::new(
+                at(at_type),
+                format!(
+                    "unknown shock type '{other}': expected default, price, asset_loss, withdrawal or equity_shock"
+                ),
+            ));
+        }
     };
     for k in obj.keys() {
         if !(k == "type" || k == "kind" || allowed.contains(&k.as_str()) || k.starts_with("x_")) {
@@ -351,12 +365,7 @@ fn parse_shock(v: &Value, path: &str, file: &str) -> Result<Shock, Diagnostic> {
             fraction: number("fraction")?,
         },
         other => {
-            return Err(Diagnostic::new(
-                at("type"),
-                format!(
-                    "unknown shock type '{other}': expected default, price, asset_loss, withdrawal or equity_shock"
-                ),
-            ));
+            return Err(Diagnostic::new(at("type"), format!("unknown shock type '{other}'")));
         }
     })
 }

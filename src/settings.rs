@@ -11,6 +11,9 @@ use crate::error::{Diagnostic, Error, Location};
 pub enum Model {
     /// Eisenberg–Noe clearing with optional Rogers–Veraart default costs.
     Clearing,
+    /// Combined multi-channel cascade: margin calls, runs, fire sales and clearing, round by
+    /// round.
+    Cascade,
 }
 
 impl Model {
@@ -18,6 +21,7 @@ impl Model {
     pub fn as_str(self) -> &'static str {
         match self {
             Model::Clearing => "clearing",
+            Model::Cascade => "cascade",
         }
     }
 
@@ -25,7 +29,8 @@ impl Model {
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "clearing" => Ok(Model::Clearing),
-            _ => Err(format!("unknown model '{s}': expected clearing")),
+            "cascade" => Ok(Model::Cascade),
+            _ => Err(format!("unknown model '{s}': expected clearing or cascade")),
         }
     }
 }
@@ -110,6 +115,27 @@ pub struct Settings {
     pub tolerance: f64,
     /// Cap on fixed-point sweeps; hitting it reports `converged: false`. Default 100000.
     pub max_iterations: usize,
+    /// Cascade: creditors of under-collateralised loans call for margin. Default on.
+    pub margin_calls: bool,
+    /// Cascade: forced sales move prices and firms in default liquidate their holdings.
+    /// Default on.
+    pub fire_sales: bool,
+    /// Cascade: withdrawals are processed (shocked ones and contagious ones). Default on.
+    pub runs: bool,
+    /// Cascade: depositors run on a firm that lost at least `run_trigger` of its equity on a
+    /// counterparty in default or halted. Default on.
+    pub contagious_runs: bool,
+    /// Cascade: price impact β of forced sales, `p ← p · exp(−β · units_sold / depth)`.
+    /// Default 1.
+    pub price_impact: f64,
+    /// Cascade: fraction of its deposits withdrawn from a firm hit by a contagious run.
+    /// Default 0.3.
+    pub run_fraction: f64,
+    /// Cascade: loss on failed counterparties, as a fraction of book equity, that makes
+    /// depositors run. Default 0.1.
+    pub run_trigger: f64,
+    /// Cascade: cap on rounds; hitting it reports `converged: false`. Default 1000.
+    pub max_rounds: usize,
 }
 
 impl Default for Settings {
@@ -123,6 +149,14 @@ impl Default for Settings {
             solver: Solver::Auto,
             tolerance: 1e-12,
             max_iterations: 100_000,
+            margin_calls: true,
+            fire_sales: true,
+            runs: true,
+            contagious_runs: true,
+            price_impact: 1.0,
+            run_fraction: 0.3,
+            run_trigger: 0.1,
+            max_rounds: 1000,
         }
     }
 }
@@ -144,6 +178,20 @@ impl Settings {
                 "tolerance must be in (0, 1), found {}",
                 self.tolerance
             )));
+        }
+        if !(self.price_impact.is_finite() && self.price_impact >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "price_impact must be a finite number ≥ 0, found {}",
+                self.price_impact
+            )));
+        }
+        for (name, v) in [("run_fraction", self.run_fraction), ("run_trigger", self.run_trigger)] {
+            if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+                return Err(Error::Invalid(format!("{name} must be in [0, 1], found {v}")));
+            }
+        }
+        if self.max_rounds == 0 {
+            return Err(Error::Invalid("max_rounds must be at least 1".into()));
         }
         if self.max_iterations == 0 {
             return Err(Error::Invalid("max_iterations must be at least 1".into()));
@@ -168,6 +216,13 @@ impl Settings {
             let at = || Location::file(file).with_field(format!("settings.{k}"));
             let num = || val.as_f64().ok_or_else(|| "expected a number".to_string());
             let text = || val.as_str().ok_or_else(|| "expected text".to_string());
+            let flag = || val.as_bool().ok_or_else(|| "expected true or false".to_string());
+            let count = || {
+                val.as_u64()
+                    .filter(|&x| x > 0)
+                    .map(|x| x as usize)
+                    .ok_or_else(|| "expected a positive whole number".to_string())
+            };
             let res: Result<(), String> = match k.as_str() {
                 "model" => text().and_then(Model::parse).map(|m| self.model = m),
                 "alpha" => num().map(|x| self.alpha = x),
@@ -184,13 +239,18 @@ impl Settings {
                     .map(|b| self.vector = if b { Vector::Least } else { Vector::Greatest }),
                 "solver" => text().and_then(Solver::parse).map(|s| self.solver = s),
                 "tolerance" => num().map(|x| self.tolerance = x),
-                "max_iterations" => val
-                    .as_u64()
-                    .ok_or_else(|| "expected a positive whole number".to_string())
-                    .map(|x| self.max_iterations = x as usize),
+                "max_iterations" => count().map(|x| self.max_iterations = x),
+                "margin_calls" => flag().map(|b| self.margin_calls = b),
+                "fire_sales" => flag().map(|b| self.fire_sales = b),
+                "runs" => flag().map(|b| self.runs = b),
+                "contagious_runs" => flag().map(|b| self.contagious_runs = b),
+                "price_impact" => num().map(|x| self.price_impact = x),
+                "run_fraction" => num().map(|x| self.run_fraction = x),
+                "run_trigger" => num().map(|x| self.run_trigger = x),
+                "max_rounds" => count().map(|x| self.max_rounds = x),
                 k if k.starts_with("x_") => Ok(()),
                 _ => Err(format!(
-                    "unknown setting '{k}': expected model, alpha, beta, external, vector, least, solver, tolerance or max_iterations"
+                    "unknown setting '{k}': expected one of model, alpha, beta, external, vector, least, solver, tolerance, max_iterations, margin_calls, fire_sales, runs, contagious_runs, price_impact, run_fraction, run_trigger, max_rounds"
                 )),
             };
             if let Err(msg) = res {
@@ -198,7 +258,14 @@ impl Settings {
             }
         }
         if let Err(Error::Invalid(msg)) = self.validate() {
-            diags.push(Diagnostic::new(Location::file(file).with_field("settings"), msg));
+            // Messages start with the setting's name; point at that key when it was given.
+            let key = msg.split_whitespace().next().unwrap_or("");
+            let field = if obj.contains_key(key) {
+                format!("settings.{key}")
+            } else {
+                "settings".to_string()
+            };
+            diags.push(Diagnostic::new(Location::file(file).with_field(field), msg));
         }
         if diags.is_empty() {
             Ok(self)

@@ -19,7 +19,7 @@ pub enum Command {
     #[command(after_help = "Example:\n  contagion validate graphs/textbook-3")]
     Validate(ValidateArgs),
     /// Apply shocks and propagate them through the network.
-    #[command(after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior")]
+    #[command(after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior\n  contagion simulate NETWORK --model cascade --price FTT=-90% --withdraw ftx=60% --explain blockfi")]
     Simulate(Box<SimulateArgs>),
     /// Convert a network between a CSV directory and a JSON document.
     #[command(after_help = "Examples:\n  contagion convert graphs/textbook-3 -o textbook.json\n  contagion convert textbook.json -o textbook-csv/")]
@@ -55,6 +55,8 @@ pub struct ValidateArgs {
 pub enum ModelArg {
     /// Eisenberg–Noe clearing with Rogers–Veraart default costs.
     Clearing,
+    /// Margin calls, runs, fire sales and clearing, round by round.
+    Cascade,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -79,7 +81,7 @@ pub struct SimulateArgs {
     /// Scenario file (JSON): shocks and settings. Flags below add shocks and override settings.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
-    /// Model to run.
+    /// Model to run (default: cascade when the network has assets, else clearing).
     #[arg(long, value_enum)]
     pub model: Option<ModelArg>,
     /// Firm that fails outright at round 0 (repeatable).
@@ -91,6 +93,38 @@ pub struct SimulateArgs {
     /// Loss of a firm's cash and other assets: FIRM=AMOUNT or FIRM=PCT% (repeatable).
     #[arg(long = "asset-loss", value_name = "FIRM=AMOUNT|PCT%")]
     pub asset_losses: Vec<String>,
+    /// Run on a firm: depositors withdraw a fraction of their deposits, FIRM=0.6 or FIRM=60%
+    /// (repeatable).
+    #[arg(long = "withdraw", value_name = "FIRM=FRACTION")]
+    pub withdrawals: Vec<String>,
+    /// Cascade: no margin calls on under-collateralised loans.
+    #[arg(long)]
+    pub no_margin_calls: bool,
+    /// Cascade: forced sales do not move prices, and firms in default keep their holdings.
+    #[arg(long)]
+    pub no_fire_sales: bool,
+    /// Cascade: no withdrawals at all (shocked or contagious).
+    #[arg(long)]
+    pub no_runs: bool,
+    /// Cascade: depositors do not run on firms hit by failed counterparties.
+    #[arg(long)]
+    pub no_contagious_runs: bool,
+    /// Cascade: price impact β of forced sales, p ← p·exp(−β·sold/depth) (default 1).
+    #[arg(long)]
+    pub price_impact: Option<f64>,
+    /// Cascade: fraction withdrawn by a contagious run (default 0.3).
+    #[arg(long)]
+    pub run_fraction: Option<f64>,
+    /// Cascade: loss on failed counterparties, as a fraction of equity, that starts a run
+    /// (default 0.1).
+    #[arg(long)]
+    pub run_trigger: Option<f64>,
+    /// Cascade: cap on rounds (default 1000).
+    #[arg(long)]
+    pub max_rounds: Option<usize>,
+    /// Print the chain of events from the shocks to this firm's failure.
+    #[arg(long, value_name = "FIRM")]
+    pub explain: Option<String>,
     /// Rogers–Veraart α: fraction of external assets a defaulting firm realises (default 1).
     #[arg(long)]
     pub alpha: Option<f64>,

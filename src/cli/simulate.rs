@@ -29,7 +29,12 @@ pub(crate) fn parse_fraction(flag: &str, v: &str) -> Result<f64, Failure> {
 }
 
 /// Shocks given as flags.
-pub(crate) fn flag_shocks(defaults: &[String], prices: &[String], losses: &[String]) -> Result<Vec<Shock>, Failure> {
+pub(crate) fn flag_shocks(
+    defaults: &[String],
+    prices: &[String],
+    losses: &[String],
+    withdrawals: &[String],
+) -> Result<Vec<Shock>, Failure> {
     let mut shocks: Vec<Shock> = defaults.iter().map(|f| Shock::Default { firm: f.clone() }).collect();
     for p in prices {
         let (asset, v) = split_pair("price", p)?;
@@ -46,15 +51,39 @@ pub(crate) fn flag_shocks(defaults: &[String], prices: &[String], losses: &[Stri
         };
         shocks.push(Shock::AssetLoss { firm: firm.to_string(), loss });
     }
+    for w in withdrawals {
+        let (firm, v) = split_pair("withdraw", w)?;
+        shocks.push(Shock::Withdrawal { firm: firm.to_string(), fraction: parse_fraction("withdraw", v)? });
+    }
     Ok(shocks)
 }
 
-/// Reads the scenario file, if any, and merges the command line into it.
-fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failure> {
+/// The scenario file as read: its name, its text and how many shocks it holds (the shocks
+/// given as flags follow them).
+struct ScenarioSource {
+    file: String,
+    text: String,
+    shocks: usize,
+}
+
+/// Reads the scenario file, if any, and merges the command line into it. The model defaults
+/// to the combined cascade when the network has assets and nothing names a model.
+fn scenario_and_settings(
+    a: &SimulateArgs,
+    net: &contagion::model::Network,
+) -> Result<(Scenario, Settings, Option<ScenarioSource>), Failure> {
+    let mut source = None;
     let mut scenario = match &a.scenario {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?;
-            parse_scenario(&file_name(p), &bytes)?
+            let sc = parse_scenario(&file_name(p), &bytes)?;
+            let text = String::from_utf8_lossy(&bytes);
+            source = Some(ScenarioSource {
+                file: file_name(p),
+                text: text.strip_prefix('\u{feff}').unwrap_or(&text).to_string(),
+                shocks: sc.shocks.len(),
+            });
+            sc
         }
         None => Scenario::default(),
     };
@@ -62,11 +91,31 @@ fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failu
         Some(v) => Settings::default().merge_json(v, &a.scenario.as_deref().map(file_name).unwrap_or_default())?,
         None => Settings::default(),
     };
-    scenario.shocks.extend(flag_shocks(&a.defaults, &a.prices, &a.asset_losses)?);
+    scenario.shocks.extend(flag_shocks(&a.defaults, &a.prices, &a.asset_losses, &a.withdrawals)?);
+    let model_in_file = scenario.settings.as_ref().is_some_and(|v| v.get("model").is_some());
     if let Some(m) = a.model {
         settings.model = match m {
             ModelArg::Clearing => Model::Clearing,
+            ModelArg::Cascade => Model::Cascade,
         };
+    } else if !model_in_file && !net.assets().is_empty() {
+        settings.model = Model::Cascade;
+    }
+    settings.margin_calls &= !a.no_margin_calls;
+    settings.fire_sales &= !a.no_fire_sales;
+    settings.runs &= !a.no_runs;
+    settings.contagious_runs &= !a.no_contagious_runs;
+    if let Some(x) = a.price_impact {
+        settings.price_impact = x;
+    }
+    if let Some(x) = a.run_fraction {
+        settings.run_fraction = x;
+    }
+    if let Some(x) = a.run_trigger {
+        settings.run_trigger = x;
+    }
+    if let Some(x) = a.max_rounds {
+        settings.max_rounds = x;
     }
     if let Some(x) = a.alpha {
         settings.alpha = x;
@@ -97,7 +146,52 @@ fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failu
         settings.max_iterations = m;
     }
     settings.validate()?;
-    Ok((scenario, settings))
+    Ok((scenario, settings, source))
+}
+
+/// Gives problems found while resolving shocks (reported as `shocks[k]`) their origin: the
+/// scenario file, with line and column, or the command-line flag.
+fn locate_shocks(e: Error, source: Option<&ScenarioSource>, a: &SimulateArgs) -> Error {
+    let Error::Input(mut diags) = e else { return e };
+    let from_file = source.map_or(0, |s| s.shocks);
+    let flags: Vec<String> = a
+        .defaults
+        .iter()
+        .map(|v| format!("--default {v}"))
+        .chain(a.prices.iter().map(|v| format!("--price {v}")))
+        .chain(a.asset_losses.iter().map(|v| format!("--asset-loss {v}")))
+        .chain(a.withdrawals.iter().map(|v| format!("--withdraw {v}")))
+        .collect();
+    for d in &mut diags.0 {
+        let loc = &mut d.location;
+        let Some(k) = loc
+            .file
+            .strip_prefix("shocks[")
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|k| k.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        match source {
+            Some(s) if k < from_file => {
+                loc.file = s.file.clone();
+                loc.field = Some(match &loc.field {
+                    Some(f) => format!("shocks[{k}].{f}"),
+                    None => format!("shocks[{k}]"),
+                });
+            }
+            _ => {
+                if let Some(flag) = flags.get(k - from_file) {
+                    loc.file = "command line".to_string();
+                    loc.field = Some(flag.clone());
+                }
+            }
+        }
+    }
+    if let Some(s) = source {
+        contagion::io::locate_json(&s.text, &mut diags.0);
+    }
+    Error::Input(diags)
 }
 
 fn file_name(p: &Path) -> String {
@@ -105,15 +199,31 @@ fn file_name(p: &Path) -> String {
 }
 
 pub fn run(a: SimulateArgs) -> CmdResult {
-    let (scenario, settings) = scenario_and_settings(&a)?;
     let net = contagion::io::load(&a.network)?;
-    let marks = Marks::apply(&net, &scenario.shocks)?;
-    let result = match settings.model {
+    let (scenario, settings, source) = scenario_and_settings(&a, &net)?;
+    let marks = Marks::apply(&net, &scenario.shocks)
+        .map_err(|e| locate_shocks(e, source.as_ref(), &a))?;
+    let mut result = match settings.model {
         Model::Clearing => {
             let c = contagion::engine::clearing::clear(&net, &marks, &settings);
             SimulationResult::from_clearing(&net, &scenario, &settings, &marks, &c)
         }
+        Model::Cascade => {
+            let k = contagion::engine::cascade::cascade(&net, &marks, &settings);
+            SimulationResult::from_cascade(&net, &scenario, &settings, &marks, &k)
+        }
     };
+    if settings.model != Model::Cascade && marks.withdrawal.iter().any(|&w| w > 0.0) {
+        result
+            .notes
+            .push("withdrawal shocks are only processed by the cascade model (--model cascade)".into());
+    }
+    if let Some(id) = &a.explain {
+        let text = result
+            .explain(id)
+            .ok_or_else(|| Failure::BadInput(format!("--explain: unknown firm '{id}'")))?;
+        eprint!("{text}");
+    }
     let text = match a.format {
         Format::Table => render_table(&result),
         Format::Json => result.to_json(),

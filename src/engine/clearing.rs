@@ -253,6 +253,13 @@ impl System {
         1.0f64.max(self.pbar[i] + self.senior[i])
     }
 
+    /// Equity from a surplus: negative or within the tolerance of zero (rounding residue of
+    /// the iteration) is zero.
+    #[inline]
+    fn snap(&self, i: usize, surplus: f64) -> f64 {
+        if surplus <= self.tol * self.scale(i) { 0.0 } else { surplus }
+    }
+
     fn inflows(&self, p: &[f64], out: &mut [f64]) {
         if self.n >= PAR_THRESHOLD {
             out.par_iter_mut()
@@ -272,10 +279,18 @@ impl System {
         (self.alpha * ext - self.senior[i] + self.beta * inflow).clamp(0.0, self.pbar[i])
     }
 
-    /// Jacobi sweeps over the firms in `set` (payments of everyone else fixed) until no
-    /// payment moves by more than the tolerance. Returns (sweeps, converged).
+    /// Jacobi sweeps over the firms in `set` (payments of everyone else fixed) until the
+    /// distance to the fixed point is below the tolerance. Returns (sweeps, converged).
+    ///
+    /// The iteration contracts geometrically at some rate `ρ < 1`; after a step of size `δ`
+    /// the remaining error is at most about `δ·ρ/(1 − ρ)`, which is far larger than `δ` when
+    /// `ρ` is close to 1 (cycles of firms with little outside value). `ρ` is estimated from
+    /// successive steps (the worst `j`-step rate over the last eight sweeps, since steps on
+    /// cycles can alternate between firms), and the loop stops only when that error bound is
+    /// below tolerance.
     fn iterate(&self, set: &[u32], ext: &[f64], p: &mut [f64], cap: usize) -> (usize, bool) {
         let mut next = vec![0.0; set.len()];
+        let mut history = [f64::INFINITY; 8];
         for sweep in 1..=cap {
             let eval = |&i: &u32| {
                 let i = i as usize;
@@ -296,9 +311,22 @@ impl System {
                 moved = moved.max((p[i] - v).abs() / self.scale(i));
                 p[i] = v;
             }
-            if moved <= self.tol {
+            // A step at machine precision cannot shrink further.
+            if moved <= 4.0 * f64::EPSILON {
                 return (sweep, true);
             }
+            let rho = history
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.is_finite() && **h > 0.0)
+                .map(|(j, h)| (moved / h).powf(1.0 / (j + 1) as f64))
+                .fold(0.5f64, f64::max)
+                .min(0.999_999);
+            if sweep > 2 && moved * rho / (1.0 - rho) <= self.tol {
+                return (sweep, true);
+            }
+            history.rotate_right(1);
+            history[0] = moved;
         }
         (cap, false)
     }
@@ -445,7 +473,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             let eq_after = if in_default[d] {
                 0.0
             } else {
-                (ext[d] + inflow[d] - sys.senior[d] - sys.pbar[d]).max(0.0)
+                sys.snap(d, ext[d] + inflow[d] - sys.senior[d] - sys.pbar[d])
             };
             let ratio = if equity_before[d] > 0.0 {
                 (eq_after / equity_before[d]).clamp(0.0, 1.0)
@@ -517,25 +545,25 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     let mut least_checked = false;
     if settings.alpha == 1.0 && settings.beta == 1.0 {
         let want = settings.vector == Vector::Least;
-        if want || !is_regular(&sys, &ext) {
+        let regular = is_regular(&sys, &ext);
+        if want && regular {
+            // Eisenberg & Noe, Theorem 2: a regular system has one clearing vector.
             least_checked = true;
+        } else if want || !regular {
+            least_checked = true;
+            // Iterating the (α = β = 1) map from zero rises to the least fixed point; the
+            // same error-bounded Jacobi sweeps and exact polish as above apply.
             let mut q = vec![0.0; n];
-            let mut qin = vec![0.0; n];
-            let mut ok = false;
-            for _ in 0..cap {
-                iterations += 1;
-                sys.inflows(&q, &mut qin);
-                let mut moved = 0.0f64;
-                for i in 0..n {
-                    let v = (ext[i] - sys.senior[i] + qin[i]).clamp(0.0, sys.pbar[i]);
-                    moved = moved.max((v - q[i]).abs() / sys.scale(i));
-                    q[i] = v;
-                }
-                if moved <= sys.tol {
-                    ok = true;
-                    break;
-                }
-            }
+            let everyone: Vec<u32> = (0..n as u32).collect();
+            let budget = cap.saturating_sub(iterations).max(1);
+            let (sweeps, mut ok) = sys.iterate(&everyone, &ext, &mut q, budget);
+            iterations += sweeps;
+            let exact = match settings.solver {
+                Solver::Iterative => false,
+                Solver::Exact => true,
+                Solver::Auto => n <= EXACT_LIMIT,
+            };
+            ok |= exact && sys.polish(&everyone, &ext, &mut q);
             converged &= ok;
             differs_from_least = (0..n as u32)
                 .filter(|&i| (p[i as usize] - q[i as usize]).abs() > 1e-9 * sys.scale(i as usize))
@@ -597,10 +625,18 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
         };
         payments[i] = sys.secured_paid[i] + p[i] + ext_paid;
         interbank_payments[i] = sys.secured_paid[i] + pool_interbank;
-        equity_after[i] = if in_default[i] {
+        // What is left after paying: zero for a firm paying less than it owes; a firm held in
+        // default by force (halted) that still pays in full keeps its residual value, net of
+        // default costs.
+        let realised = if in_default[i] {
+            settings.alpha * ext[i] + settings.beta * inflow[i]
+        } else {
+            ext[i] + inflow[i]
+        };
+        equity_after[i] = if p[i] < sys.pbar[i] * (1.0 - sys.tol) {
             0.0
         } else {
-            (ext[i] + inflow[i] - sys.senior[i] - sys.pbar[i]).max(0.0)
+            sys.snap(i, realised - sys.senior[i] - sys.pbar[i])
         };
     }
     let interbank_receipts: Vec<f64> = (0..n).map(|j| sys.secured_recv[j] + inflow[j]).collect();

@@ -350,10 +350,15 @@ impl Network {
     /// Collateral of exposure `k`, if it is secured. `O(log s)` in the number of secured
     /// exposures.
     pub fn collateral_of(&self, k: usize) -> Option<&Collateral> {
-        let c = &self.parts.collateral;
-        c.binary_search_by_key(&(k as u32), |c| c.exposure)
+        self.collateral_index(k).map(|w| &self.parts.collateral[w])
+    }
+
+    /// Position in [`Network::collateral`] of the collateral of exposure `k`, if secured.
+    pub fn collateral_index(&self, k: usize) -> Option<usize> {
+        self.parts
+            .collateral
+            .binary_search_by_key(&(k as u32), |c| c.exposure)
             .ok()
-            .map(|w| &c[w])
     }
 
     /// Label of exposure `k` (empty when none was given).

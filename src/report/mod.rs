@@ -5,6 +5,7 @@ mod table;
 
 use serde::Serialize;
 
+use crate::engine::cascade::{Cascade, EventKind};
 use crate::engine::clearing::Clearing;
 use crate::engine::{Cause, Round};
 use crate::model::Network;
@@ -13,12 +14,17 @@ use crate::settings::Settings;
 
 pub use table::render_table;
 
-/// A counterparty that transmitted losses to a defaulting firm.
+/// What carried a default: a counterparty (a debtor in default, a creditor calling margin,
+/// the firm whose failure started a run), an asset whose price fell, or both.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CausedBy {
     /// Counterparty id.
-    pub firm: String,
-    /// Loss it transmitted (currency units).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firm: Option<String>,
+    /// Asset id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Amount carried (currency units): loss transmitted, unmet call or unpaid withdrawal.
     pub loss: f64,
 }
 
@@ -31,8 +37,12 @@ pub struct FirmOutcome {
     pub name: String,
     /// Firm kind.
     pub kind: String,
-    /// Whether the firm defaulted (or failed outright).
+    /// Whether the firm defaulted (or failed outright, or halted).
     pub defaulted: bool,
+    /// Whether the default is a liquidity default (halted by a margin call or a run); cascade
+    /// model only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub halted: Option<bool>,
     /// Round of first default (0 = failed outright).
     pub default_round: Option<u32>,
     /// Why it defaulted.
@@ -113,6 +123,42 @@ pub struct SimulationResult {
     pub summary: Summary,
     /// Remarks a reader should see (non-uniqueness, caps hit, …).
     pub notes: Vec<String>,
+    /// Prices after each round in which they moved (cascade model).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub price_path: Vec<PricePoint>,
+    /// Margin calls, seizures, withdrawals and liquidations, in order (cascade model).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventRecord>,
+}
+
+/// Prices at the end of a round.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PricePoint {
+    /// Round.
+    pub round: u32,
+    /// Price of each asset, by id.
+    pub prices: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One event of the cascade, with ids.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRecord {
+    /// Round.
+    pub round: u32,
+    /// `margin_call`, `seizure`, `withdrawal` or `liquidation`.
+    pub kind: &'static str,
+    /// Firm acting (debtor called, firm paying depositors, seller).
+    pub firm: String,
+    /// Counterparty, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counterparty: Option<String>,
+    /// Asset, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset: Option<String>,
+    /// Amount demanded (currency) or units sold.
+    pub amount: f64,
+    /// Amount paid or raised (currency).
+    pub paid: f64,
 }
 
 /// Identification of the network a result refers to.
@@ -182,12 +228,14 @@ impl SimulationResult {
                 name: f.name.clone(),
                 kind: f.kind.to_string(),
                 defaulted: c.defaulted[i],
+                halted: None,
                 default_round: c.default_round[i],
                 cause: c.cause[i],
                 caused_by: c.caused_by[i]
                     .iter()
                     .map(|k| CausedBy {
-                        firm: net.firm_id(k.firm as usize).to_string(),
+                        firm: Some(net.firm_id(k.firm as usize).to_string()),
+                        asset: None,
                         loss: finite(k.loss),
                     })
                     .collect(),
@@ -254,6 +302,146 @@ impl SimulationResult {
             },
             firms,
             notes,
+            price_path: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Builds the report of a combined cascade: the final clearing's figures, with the
+    /// cascade's rounds, causes, halts, payments, price path and events.
+    pub fn from_cascade(
+        net: &Network,
+        scenario: &Scenario,
+        settings: &Settings,
+        marks: &Marks,
+        k: &Cascade,
+    ) -> Self {
+        let mut r = Self::from_clearing(net, scenario, settings, marks, &k.clearing);
+        let prices_map = |p: &[f64]| -> serde_json::Map<String, serde_json::Value> {
+            net.assets()
+                .iter()
+                .zip(p)
+                .map(|(a, &x)| (a.id.clone(), serde_json::json!(finite(x))))
+                .collect()
+        };
+        let mut external_losses = 0.0;
+        for (i, f) in r.firms.iter_mut().enumerate() {
+            f.defaulted = k.defaulted[i];
+            f.halted = Some(k.halted[i]);
+            f.default_round = k.default_round[i];
+            f.cause = k.cause[i];
+            f.caused_by = k.caused_by[i]
+                .iter()
+                .map(|l| CausedBy {
+                    firm: l.firm.map(|x| net.firm_id(x as usize).to_string()),
+                    asset: l.asset.map(|a| net.assets()[a as usize].id.clone()),
+                    loss: finite(l.loss),
+                })
+                .collect();
+            f.payment = Some(finite(k.payments[i]));
+            f.obligations = Some(finite(k.obligations[i]));
+            f.recovery_rate = Some(if k.obligations[i] > 0.0 {
+                finite((k.payments[i] / k.obligations[i]).clamp(0.0, 1.0))
+            } else {
+                1.0
+            });
+            f.distress = distress(f.equity_before, f.equity_after, f.defaulted);
+            let ext = net.firms()[i].external_liabilities;
+            let ext_paid = k.clearing.payments[i] - k.clearing.interbank_payments[i];
+            external_losses += (ext - ext_paid).max(0.0);
+        }
+        r.rounds = rounds_with_ids(net, &k.rounds);
+        r.converged = k.converged;
+        r.iterations = k.iterations;
+        r.summary.defaults = k.defaulted.iter().filter(|&&d| d).count();
+        r.summary.external_losses = finite(external_losses);
+        r.summary.total_losses = finite(r.summary.equity_losses + external_losses);
+        let total_obl: f64 = k.obligations.iter().sum();
+        let total_paid: f64 = k.payments.iter().sum();
+        r.summary.payment_shortfall = Some(finite((total_obl - total_paid).max(0.0)));
+        if let Some((_, last)) = k.price_path.last() {
+            r.summary.final_prices = prices_map(last);
+        }
+        r.price_path = k
+            .price_path
+            .iter()
+            .map(|(round, p)| PricePoint { round: *round, prices: prices_map(p) })
+            .collect();
+        r.events = k
+            .events
+            .iter()
+            .map(|e| EventRecord {
+                round: e.round,
+                kind: match e.kind {
+                    EventKind::MarginCall => "margin_call",
+                    EventKind::Seizure => "seizure",
+                    EventKind::Withdrawal => "withdrawal",
+                    EventKind::Liquidation => "liquidation",
+                },
+                firm: net.firm_id(e.firm as usize).to_string(),
+                counterparty: e.counterparty.map(|x| net.firm_id(x as usize).to_string()),
+                asset: e.asset.map(|a| net.assets()[a as usize].id.clone()),
+                amount: finite(e.amount),
+                paid: finite(e.paid),
+            })
+            .collect();
+        if !k.converged {
+            r.notes.push(format!(
+                "the cascade did not settle within {} rounds",
+                settings.max_rounds
+            ));
+        }
+        r
+    }
+
+    /// The chain of events from the initial shocks to `id`'s default, with amounts; `None`
+    /// when there is no such firm.
+    pub fn explain(&self, id: &str) -> Option<String> {
+        use std::fmt::Write;
+        let start = self.firms.iter().position(|f| f.id == id)?;
+        let mut out = String::new();
+        let f = &self.firms[start];
+        if !f.defaulted {
+            let _ = writeln!(
+                out,
+                "{id} did not default (equity {} → {}).",
+                human_amount(f.equity_before),
+                human_amount(f.equity_after)
+            );
+            return Some(out);
+        }
+        let mut seen = vec![false; self.firms.len()];
+        self.explain_into(start, 0, &mut seen, &mut out);
+        Some(out)
+    }
+
+    fn explain_into(&self, i: usize, depth: usize, seen: &mut [bool], out: &mut String) {
+        use std::fmt::Write;
+        let f = &self.firms[i];
+        let pad = "  ".repeat(depth);
+        let cause = f.cause.map(cause_name).unwrap_or("-");
+        let round = f.default_round.map_or("-".to_string(), |r| r.to_string());
+        let _ = writeln!(out, "{pad}{} defaulted in round {round}: {cause}", f.id);
+        if seen[i] {
+            return;
+        }
+        seen[i] = true;
+        for c in &f.caused_by {
+            let what = match (&c.firm, &c.asset) {
+                (Some(x), Some(a)) => format!("{x} via {a}"),
+                (Some(x), None) => x.clone(),
+                (None, Some(a)) => format!("price of {a}"),
+                (None, None) => "shock".to_string(),
+            };
+            let _ = writeln!(out, "{pad}  ← {what}: {} {}", human_amount(c.loss), self.network.currency);
+            if let Some(x) = &c.firm
+                && let Some(j) = self.firms.iter().position(|g| &g.id == x)
+                && self.firms[j].defaulted
+                && self.firms[j].default_round <= f.default_round
+                && j != i
+            {
+                self.explain_into(j, depth + 2, seen, out);
+            }
         }
     }
 
@@ -290,7 +478,14 @@ impl SimulationResult {
                 .cause
                 .map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
                 .unwrap_or_default();
-            let by: Vec<String> = f.caused_by.iter().map(|c| format!("{}:{}", c.firm, c.loss)).collect();
+            let by: Vec<String> = f
+                .caused_by
+                .iter()
+                .map(|c| {
+                    let who = c.firm.clone().or_else(|| c.asset.clone()).unwrap_or_default();
+                    format!("{who}:{}", c.loss)
+                })
+                .collect();
             let _ = w.write_record([
                 f.id.clone(),
                 f.name.clone(),

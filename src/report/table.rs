@@ -69,7 +69,7 @@ pub fn render_table(r: &SimulationResult) -> String {
                         f.caused_by
                             .iter()
                             .take(3)
-                            .map(|c| c.firm.as_str())
+                            .map(|c| c.firm.as_deref().or(c.asset.as_deref()).unwrap_or("shock"))
                             .collect::<Vec<_>>()
                             .join(", ")
                     })
@@ -93,6 +93,26 @@ pub fn render_table(r: &SimulationResult) -> String {
             }
         );
     }
+    if r.price_path.len() > 1 {
+        let _ = writeln!(s);
+        for (a, id) in r.summary.final_prices.keys().enumerate() {
+            let path: Vec<String> = r
+                .price_path
+                .iter()
+                .filter_map(|p| p.prices.get(id).and_then(|v| v.as_f64()))
+                .map(|x| format!("{x:.4}"))
+                .collect();
+            let mut shown: Vec<String> = Vec::new();
+            for p in path {
+                if shown.last() != Some(&p) {
+                    shown.push(p);
+                }
+            }
+            if shown.len() > 1 || a < 8 {
+                let _ = writeln!(s, "Price of {id}: {}", shown.join(" → "));
+            }
+        }
+    }
     let _ = writeln!(s);
     let mut order: Vec<usize> = (0..r.firms.len()).collect();
     order.sort_by_key(|&i| (r.firms[i].default_round.map_or(u32::MAX, |x| x), i));
@@ -113,7 +133,11 @@ pub fn render_table(r: &SimulationResult) -> String {
             f.id.clone(),
             f.kind.clone(),
             f.default_round.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            f.cause.map(cause_name).unwrap_or("-").to_string(),
+            match (f.cause, f.halted) {
+                (Some(c), Some(true)) => format!("{} (halted)", cause_name(c)),
+                (Some(c), _) => cause_name(c).to_string(),
+                (None, _) => "-".to_string(),
+            },
             human_amount(f.equity_before),
             human_amount(f.equity_after),
             f.payment.map(human_amount).unwrap_or_default(),

@@ -1,0 +1,496 @@
+//! The combined multi-channel cascade: margin calls, runs, fire sales and clearing, round by
+//! round, with every default attributed to a channel.
+//!
+//! # One round
+//! 1. **Margin calls.** A secured loan whose cover `units × price × (1 − haircut)` has fallen
+//!    below the amount owed is called: the debtor pays the shortfall (the loan is paid down by
+//!    it) from cash, then by selling its holdings pro rata at current prices. A call it cannot
+//!    meet is a liquidity default: the debtor halts (`margin_call`), and the creditor seizes
+//!    the collateral and sells what it needs to cover the loan.
+//! 2. **Withdrawals.** A firm facing a run (a `withdrawal` shock, or a contagious run from the
+//!    previous round) pays each depositor the demanded fraction of its `deposit` exposure from
+//!    cash, then from sales of holdings; if it cannot pay in full it pays pro rata what it
+//!    raised and halts (`run`): its depositors' remaining claims are frozen — illiquid, and
+//!    recovered only through clearing.
+//! 3. **Solvency.** The network is cleared ([`super::clearing`]) in its current state, with
+//!    halted firms in default. Each clearing wave of new defaults is one round of the output.
+//! 4. **Sales.** Firms newly in default or halted liquidate their holdings (fire sales).
+//! 5. **Contagious runs.** Depositors run (withdrawing `run_fraction`) on a firm that has lost
+//!    at least `run_trigger` of its book equity on counterparties in default.
+//! 6. **Prices.** Units sold in the round move each price: `p ← p · exp(−β · sold / depth)`
+//!    (no depth: no impact). Every holding and every collateral is re-marked at the new prices
+//!    in the next round (overlapping portfolios).
+//!
+//! The loop stops when a round changes nothing. Sales execute at the round's price; their
+//! impact is seen from the next round. With margin calls, runs and fire sales all switched off
+//! the cascade is exactly one clearing.
+
+use super::clearing::{Clearing, State, clear_state};
+use super::{Cause, Round};
+use crate::model::{ExposureKind, Network};
+use crate::scenario::Marks;
+use crate::settings::Settings;
+
+/// What carried a loss to a firm: a counterparty, an asset, or both.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Link {
+    /// Counterparty index (a debtor in default, the creditor that called margin, the firm whose
+    /// failure started a run).
+    pub firm: Option<u32>,
+    /// Asset index (collateral or holding that lost value).
+    pub asset: Option<u32>,
+    /// Amount carried (currency units): loss, unmet call or unpaid withdrawal.
+    pub loss: f64,
+}
+
+/// Something that happened during the cascade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Round in which it happened (the round counter at that moment).
+    pub round: u32,
+    /// What happened.
+    pub kind: EventKind,
+    /// The firm acting (debtor called, firm paying depositors, seller).
+    pub firm: u32,
+    /// The counterparty (creditor calling margin), if any.
+    pub counterparty: Option<u32>,
+    /// The asset involved, if any.
+    pub asset: Option<u32>,
+    /// Amount demanded, called or sold (currency units).
+    pub amount: f64,
+    /// Amount actually paid or raised.
+    pub paid: f64,
+}
+
+/// Kinds of [`Event`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// A margin call on a secured loan.
+    MarginCall,
+    /// A creditor seized and sold collateral.
+    Seizure,
+    /// Depositors withdrew.
+    Withdrawal,
+    /// A firm in default or halted sold its holdings.
+    Liquidation,
+}
+
+/// Outcome of the combined cascade. Vectors indexed by firm; amounts in currency units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cascade {
+    /// The final clearing of the network in its final state.
+    pub clearing: Clearing,
+    /// In default (insolvent, halted or failed outright).
+    pub defaulted: Vec<bool>,
+    /// Halted by a liquidity default (margin call or run).
+    pub halted: Vec<bool>,
+    /// Round of first default or halt (0 = failed outright).
+    pub default_round: Vec<Option<u32>>,
+    /// Channel of each default.
+    pub cause: Vec<Option<Cause>>,
+    /// What carried each default, largest first.
+    pub caused_by: Vec<Vec<Link>>,
+    /// Rounds, in order.
+    pub rounds: Vec<Round>,
+    /// Prices at the end of each round in which they were set: (round, price per asset).
+    pub price_path: Vec<(u32, Vec<f64>)>,
+    /// Total paid by each firm: during the cascade (margin, withdrawals, seized collateral)
+    /// plus in the final clearing.
+    pub payments: Vec<f64>,
+    /// Total each firm owed before the cascade (debt and external liabilities).
+    pub obligations: Vec<f64>,
+    /// Everything that happened, in order.
+    pub events: Vec<Event>,
+    /// Whether the cascade reached a round that changed nothing (and every clearing converged).
+    pub converged: bool,
+    /// Cascade rounds run plus clearing sweeps.
+    pub iterations: usize,
+}
+
+/// Mutable state of the world during the cascade.
+struct World<'a> {
+    net: &'a Network,
+    prices: Vec<f64>,
+    cash: Vec<f64>,
+    other: Vec<f64>,
+    hold: Vec<f64>,
+    amounts: Vec<f64>,
+    coll: Vec<f64>,
+    holdings_of: Vec<Vec<usize>>,
+    sold: Vec<f64>,
+    paid: Vec<f64>,
+}
+
+impl World<'_> {
+    /// Raises up to `need` for firm `i`: cash first, then sales of its holdings pro rata at
+    /// current prices (recorded for the price impact). Returns what was raised.
+    fn raise(&mut self, i: usize, need: f64) -> f64 {
+        let from_cash = self.cash[i].min(need);
+        self.cash[i] -= from_cash;
+        let mut got = from_cash;
+        if got < need {
+            let value: f64 = self.holdings_of[i]
+                .iter()
+                .map(|&h| self.hold[h] * self.prices[self.net.holdings()[h].asset as usize])
+                .sum();
+            if value > 0.0 {
+                let frac = ((need - got) / value).min(1.0);
+                for &h in &self.holdings_of[i] {
+                    let a = self.net.holdings()[h].asset as usize;
+                    let units = if frac >= 1.0 { self.hold[h] } else { self.hold[h] * frac };
+                    self.hold[h] -= units;
+                    self.sold[a] += units;
+                    got += units * self.prices[a];
+                }
+            }
+        }
+        got.min(need)
+    }
+
+    fn cover(&self, w: usize) -> f64 {
+        let c = &self.net.collateral()[w];
+        self.coll[w] * self.prices[c.asset as usize] * (1.0 - c.haircut)
+    }
+}
+
+fn small(x: f64, tol: f64) -> bool {
+    x <= tol * x.abs().max(1.0)
+}
+
+/// Runs the combined cascade on `net` after the shocks in `marks`.
+pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
+    let n = net.n_firms();
+    let tol = settings.tolerance.max(1e-12);
+    let mut holdings_of = vec![Vec::new(); n];
+    for (h, hold) in net.holdings().iter().enumerate() {
+        holdings_of[hold.firm as usize].push(h);
+    }
+    let mut deposits_of: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, e) in net.exposures().iter().enumerate() {
+        if e.kind == ExposureKind::Deposit {
+            deposits_of[e.debtor as usize].push(k);
+        }
+    }
+    let mut w = World {
+        net,
+        prices: marks.prices.clone(),
+        cash: marks.cash.clone(),
+        other: marks.other_assets.clone(),
+        hold: net.holdings().iter().map(|h| h.units).collect(),
+        amounts: net.exposures().iter().map(|e| e.amount).collect(),
+        coll: net.collateral().iter().map(|c| c.units).collect(),
+        holdings_of,
+        sold: vec![0.0; net.assets().len()],
+        paid: vec![0.0; n],
+    };
+    // Firms failed outright have their own assets written off: nothing of theirs is sold.
+    for (h, hold) in net.holdings().iter().enumerate() {
+        if marks.failed[hold.firm as usize] {
+            w.hold[h] = 0.0;
+        }
+    }
+    let mut obligations: Vec<f64> = net.firms().iter().map(|f| f.external_liabilities).collect();
+    for e in net.exposures().iter().filter(|e| e.kind.is_debt()) {
+        obligations[e.debtor as usize] += e.amount;
+    }
+    let equity_before: Vec<f64> = net.balance_sheets().iter().map(|b| b.equity()).collect();
+
+    let mut in_default = marks.failed.clone();
+    let mut halted = vec![false; n];
+    let mut default_round: Vec<Option<u32>> = in_default.iter().map(|&d| d.then_some(0)).collect();
+    let mut cause: Vec<Option<Cause>> = in_default.iter().map(|&d| d.then_some(Cause::Shock)).collect();
+    let mut caused_by: Vec<Vec<Link>> = vec![Vec::new(); n];
+    let mut rounds = Vec::new();
+    let failed_now: Vec<u32> = (0..n as u32).filter(|&i| in_default[i as usize]).collect();
+    if !failed_now.is_empty() {
+        rounds.push(Round { round: 0, defaults: failed_now, losses: 0.0 });
+    }
+    let mut pending: Vec<f64> = if settings.runs { marks.withdrawal.clone() } else { vec![0.0; n] };
+    let mut run_source: Vec<Option<u32>> = vec![None; n];
+    let mut ran = vec![false; n];
+    let mut events = Vec::new();
+    let mut price_path = vec![(0u32, w.prices.clone())];
+    let mut g = 0u32;
+    let mut iterations = 0usize;
+    let mut converged = false;
+    let mut clearing_ok = true;
+    let mut last: Option<Clearing> = None;
+
+    for _ in 0..settings.max_rounds {
+        iterations += 1;
+        w.sold.iter_mut().for_each(|s| *s = 0.0);
+        let mut changed = false;
+        let mut halts: Vec<u32> = Vec::new();
+        let mut halt_losses = 0.0;
+        let round_now = g + 1;
+
+        // 1. Margin calls.
+        if settings.margin_calls {
+            for (wi, c) in net.collateral().iter().enumerate() {
+                let k = c.exposure as usize;
+                let e = net.exposures()[k];
+                let (d, cr, a) = (e.debtor as usize, e.creditor as usize, c.asset as usize);
+                if in_default[d] || w.coll[wi] <= 0.0 || small(w.amounts[k], tol) {
+                    continue;
+                }
+                let call = w.amounts[k] - w.cover(wi);
+                if small(call, tol) || call <= tol * w.amounts[k] {
+                    continue;
+                }
+                let met = w.raise(d, call);
+                w.amounts[k] -= met;
+                w.cash[cr] += met;
+                w.paid[d] += met;
+                changed = true;
+                events.push(Event {
+                    round: round_now,
+                    kind: EventKind::MarginCall,
+                    firm: d as u32,
+                    counterparty: Some(cr as u32),
+                    asset: Some(a as u32),
+                    amount: call,
+                    paid: met,
+                });
+                if met < call * (1.0 - 1e-12) {
+                    in_default[d] = true;
+                    halted[d] = true;
+                    cause[d] = Some(Cause::MarginCall);
+                    caused_by[d].push(Link { firm: Some(cr as u32), asset: Some(a as u32), loss: call - met });
+                    halts.push(d as u32);
+                    halt_losses += call - met;
+                    // The creditor seizes the collateral and sells what covers the loan.
+                    let price = w.prices[a];
+                    let units = if price > 0.0 { w.coll[wi].min(w.amounts[k] / price) } else { 0.0 };
+                    let proceeds = units * price;
+                    w.coll[wi] -= units;
+                    w.sold[a] += units;
+                    w.amounts[k] -= proceeds;
+                    w.cash[cr] += proceeds;
+                    w.paid[d] += proceeds;
+                    events.push(Event {
+                        round: round_now,
+                        kind: EventKind::Seizure,
+                        firm: cr as u32,
+                        counterparty: Some(d as u32),
+                        asset: Some(a as u32),
+                        amount: units,
+                        paid: proceeds,
+                    });
+                }
+            }
+        }
+
+        // 2. Withdrawals.
+        if settings.runs {
+            for f in 0..n {
+                let phi = std::mem::take(&mut pending[f]);
+                if phi <= 0.0 || in_default[f] {
+                    continue;
+                }
+                let demand: f64 = deposits_of[f].iter().map(|&k| phi * w.amounts[k]).sum();
+                if demand <= 0.0 {
+                    continue;
+                }
+                let got = w.raise(f, demand);
+                for &k in &deposits_of[f] {
+                    let pay = phi * w.amounts[k] * got / demand;
+                    w.amounts[k] -= pay;
+                    w.cash[net.exposures()[k].creditor as usize] += pay;
+                }
+                w.paid[f] += got;
+                changed = true;
+                events.push(Event {
+                    round: round_now,
+                    kind: EventKind::Withdrawal,
+                    firm: f as u32,
+                    counterparty: run_source[f],
+                    asset: None,
+                    amount: demand,
+                    paid: got,
+                });
+                if got < demand * (1.0 - 1e-12) {
+                    in_default[f] = true;
+                    halted[f] = true;
+                    cause[f] = Some(Cause::Run);
+                    caused_by[f].push(Link { firm: run_source[f], asset: None, loss: demand - got });
+                    halts.push(f as u32);
+                    halt_losses += demand - got;
+                }
+            }
+        }
+        if !halts.is_empty() {
+            g += 1;
+            for &i in &halts {
+                default_round[i as usize] = Some(g);
+            }
+            rounds.push(Round { round: g, defaults: halts.clone(), losses: halt_losses });
+        }
+
+        // 3. Solvency: clear the network in its current state.
+        let st = State {
+            net,
+            prices: &w.prices,
+            cash: &w.cash,
+            other_assets: &w.other,
+            holding_units: Some(&w.hold),
+            amounts: Some(&w.amounts),
+            collateral_units: Some(&w.coll),
+            wiped: &marks.failed,
+            in_default: &in_default,
+            shocked: &marks.shocked,
+        };
+        let c = clear_state(&st, settings);
+        iterations += c.iterations;
+        clearing_ok &= c.converged;
+        let mut newly: Vec<u32> = halts.clone();
+        for r in c.rounds.iter().filter(|r| r.round >= 1) {
+            g += 1;
+            for &i in &r.defaults {
+                let i = i as usize;
+                in_default[i] = true;
+                default_round[i] = Some(g);
+                cause[i] = c.cause[i];
+                caused_by[i] = c.caused_by[i]
+                    .iter()
+                    .map(|k| Link { firm: Some(k.firm), asset: None, loss: k.loss })
+                    .collect();
+                if cause[i] == Some(Cause::PriceFall) {
+                    caused_by[i] = price_links(net, &w, i);
+                }
+                newly.push(i as u32);
+            }
+            rounds.push(Round { round: g, defaults: r.defaults.clone(), losses: r.losses });
+        }
+
+        // 4. Firms newly in default or halted liquidate their holdings.
+        if settings.fire_sales {
+            for &i in &newly {
+                let i = i as usize;
+                let mut value = 0.0;
+                for &h in &w.holdings_of[i] {
+                    let a = net.holdings()[h].asset as usize;
+                    let units = std::mem::take(&mut w.hold[h]);
+                    if units > 0.0 {
+                        w.sold[a] += units;
+                        w.cash[i] += units * w.prices[a];
+                        value += units * w.prices[a];
+                        events.push(Event {
+                            round: g,
+                            kind: EventKind::Liquidation,
+                            firm: i as u32,
+                            counterparty: None,
+                            asset: Some(a as u32),
+                            amount: units,
+                            paid: units * w.prices[a],
+                        });
+                    }
+                }
+                changed |= value > 0.0;
+            }
+        }
+
+        // 5. Contagious runs on firms that lost enough on failed counterparties.
+        if settings.runs && settings.contagious_runs {
+            let mut loss = vec![0.0; n];
+            let mut worst: Vec<Option<(u32, f64)>> = vec![None; n];
+            for (k, e) in net.exposures().iter().enumerate() {
+                let x = e.debtor as usize;
+                if !e.kind.is_debt() || !in_default[x] {
+                    continue;
+                }
+                let rec = if c.pool_obligations[x] > 0.0 { c.pool_payments[x] / c.pool_obligations[x] } else { 1.0 };
+                let secured = net
+                    .collateral_index(k)
+                    .map_or(0.0, |wi| w.cover(wi).min(w.amounts[k]));
+                let l = (w.amounts[k] - secured).max(0.0) * (1.0 - rec);
+                let y = e.creditor as usize;
+                loss[y] += l;
+                if l > worst[y].map_or(0.0, |(_, v)| v) {
+                    worst[y] = Some((x as u32, l));
+                }
+            }
+            for y in 0..n {
+                if ran[y] || in_default[y] || deposits_of[y].is_empty() || loss[y] <= 0.0 {
+                    continue;
+                }
+                if loss[y] >= settings.run_trigger * equity_before[y].max(0.0) {
+                    ran[y] = true;
+                    pending[y] = pending[y].max(settings.run_fraction);
+                    run_source[y] = worst[y].map(|(x, _)| x);
+                    changed |= settings.run_fraction > 0.0;
+                }
+            }
+        }
+
+        // 6. Price impact of the round's sales.
+        if settings.fire_sales {
+            let mut moved = false;
+            for (a, asset) in net.assets().iter().enumerate() {
+                if let Some(depth) = asset.depth
+                    && w.sold[a] > 0.0
+                {
+                    w.prices[a] *= (-settings.price_impact * w.sold[a] / depth).exp();
+                    moved = true;
+                }
+            }
+            if moved {
+                price_path.push((g, w.prices.clone()));
+                changed = true;
+            }
+        }
+        let quiet = !changed && newly.is_empty();
+        last = Some(c);
+        if quiet {
+            converged = true;
+            break;
+        }
+    }
+    let clearing = last.unwrap_or_else(|| {
+        let st = State::from_marks(net, marks);
+        clear_state(&st, settings)
+    });
+    for by in &mut caused_by {
+        by.sort_by(|a, b| b.loss.total_cmp(&a.loss));
+    }
+    let payments = (0..n).map(|i| w.paid[i] + clearing.payments[i]).collect();
+    if price_path.last().map(|p| &p.1) != Some(&w.prices) {
+        price_path.push((g, w.prices.clone()));
+    }
+    Cascade {
+        defaulted: (0..n).map(|i| in_default[i] || clearing.defaulted[i]).collect(),
+        halted,
+        default_round,
+        cause,
+        caused_by,
+        rounds,
+        price_path,
+        payments,
+        obligations,
+        events,
+        converged: converged && clearing_ok,
+        iterations,
+        clearing,
+    }
+}
+
+/// Assets whose price fall hit firm `i` (holdings and pledged collateral), with the loss.
+fn price_links(net: &Network, w: &World, i: usize) -> Vec<Link> {
+    let mut loss = vec![0.0; net.assets().len()];
+    for (h, hold) in net.holdings().iter().enumerate() {
+        if hold.firm as usize == i {
+            let a = hold.asset as usize;
+            loss[a] += hold.units.max(w.hold[h]) * (net.assets()[a].price - w.prices[a]);
+        }
+    }
+    for (wi, c) in net.collateral().iter().enumerate() {
+        if net.exposures()[c.exposure as usize].debtor as usize == i {
+            let a = c.asset as usize;
+            loss[a] += c.units.max(w.coll[wi]) * (net.assets()[a].price - w.prices[a]);
+        }
+    }
+    loss.iter()
+        .enumerate()
+        .filter(|(_, l)| **l > 0.0)
+        .map(|(a, &l)| Link { firm: None, asset: Some(a as u32), loss: l })
+        .collect()
+}

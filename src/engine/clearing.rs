@@ -51,6 +51,13 @@ use crate::settings::{Seniority, Settings, Solver, Vector};
 /// Largest default set polished by the exact dense solve under [`Solver::Auto`].
 pub const EXACT_LIMIT: usize = 500;
 
+/// Sweeps spent finding the active set before the exact solve is tried.
+const EXACT_WARMUP: usize = 2000;
+
+/// Passes allowed beyond one per firm for equity stakes to settle (their values fall
+/// geometrically, so this is never reached on a well-posed network).
+const MAX_STAKE_PASSES: usize = 10_000;
+
 /// Outcome of clearing. Vectors are indexed by firm; amounts in the network's currency.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Clearing {
@@ -136,15 +143,18 @@ impl<'a> State<'a> {
     }
 
     fn amount(&self, k: usize) -> f64 {
-        self.amounts.map_or(self.net.exposures()[k].amount, |a| a[k])
+        self.amounts
+            .map_or(self.net.exposures()[k].amount, |a| a[k])
     }
 
     fn holding(&self, h: usize) -> f64 {
-        self.holding_units.map_or(self.net.holdings()[h].units, |u| u[h])
+        self.holding_units
+            .map_or(self.net.holdings()[h].units, |u| u[h])
     }
 
     fn pledged(&self, w: usize) -> f64 {
-        self.collateral_units.map_or(self.net.collateral()[w].units, |u| u[w])
+        self.collateral_units
+            .map_or(self.net.collateral()[w].units, |u| u[w])
     }
 }
 
@@ -202,9 +212,6 @@ impl System {
                 base_ext[e.debtor as usize] += market - cover;
             }
         }
-        for i in 0..n {
-            base_ext[i] += secured_recv[i];
-        }
         let mut interbank = vec![0.0; n];
         let mut stakes = Vec::new();
         for (k, e) in net.exposures().iter().enumerate() {
@@ -257,7 +264,11 @@ impl System {
     /// the iteration) is zero.
     #[inline]
     fn snap(&self, i: usize, surplus: f64) -> f64 {
-        if surplus <= self.tol * self.scale(i) { 0.0 } else { surplus }
+        if surplus <= self.tol * self.scale(i) {
+            0.0
+        } else {
+            surplus
+        }
     }
 
     fn inflows(&self, p: &[f64], out: &mut [f64]) {
@@ -265,12 +276,98 @@ impl System {
             out.par_iter_mut()
                 .enumerate()
                 .with_min_len(1024)
-                .for_each(|(j, x)| *x = self.pi_t.row_dot(j, p));
+                .for_each(|(j, x)| *x = self.claims(j, p));
         } else {
             for (j, x) in out.iter_mut().enumerate() {
-                *x = self.pi_t.row_dot(j, p);
+                *x = self.claims(j, p);
             }
         }
+    }
+
+    /// What firm `j` receives from other firms given payments `p`: its pro-rata share of
+    /// their pool payments plus what its collateral pays it. Both are claims on other firms,
+    /// realised at `β` when `j` is in default.
+    #[inline]
+    fn claims(&self, j: usize, p: &[f64]) -> f64 {
+        self.pi_t.row_dot(j, p) + self.secured_recv[j]
+    }
+
+    /// Exact values of the equity stakes for fixed payments `p` and receipts `inflow`: between
+    /// the clamps a stake is `book · E_d / E_d(0)`, and a solvent issuer's equity `E_d` is
+    /// linear in the stakes it holds, so the free stakes solve `(I − M) v = c`. Stakes whose
+    /// issuer is in default or whose ratio sits at 0 or 1 stay as they are (the active set is
+    /// read off `values`). Leaves `values` unchanged when the system is singular or the answer
+    /// leaves `[0, book]`. `O(s³)` for `s` free stakes.
+    fn solve_stakes(
+        &self,
+        in_default: &[bool],
+        inflow: &[f64],
+        equity_before: &[f64],
+        values: &mut [f64],
+    ) {
+        let free: Vec<usize> = (0..self.stakes.len())
+            .filter(|&k| {
+                let (_, d, book) = self.stakes[k];
+                let d = d as usize;
+                !in_default[d] && equity_before[d] > 0.0 && values[k] > 0.0 && values[k] < book
+            })
+            .collect();
+        let m = free.len();
+        if m == 0 {
+            return;
+        }
+        let mut pos = std::collections::HashMap::with_capacity(m);
+        for (r, &k) in free.iter().enumerate() {
+            pos.insert(k, r);
+        }
+        // Stakes held by each issuer, so that E_d can be written in terms of them.
+        let mut held: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+        for (k, &(holder, _, _)) in self.stakes.iter().enumerate() {
+            held.entry(holder).or_default().push(k);
+        }
+        let mut a = vec![0.0; m * m];
+        let mut b = vec![0.0; m];
+        for (r, &k) in free.iter().enumerate() {
+            let (_, d, book) = self.stakes[k];
+            let di = d as usize;
+            let scale = book / equity_before[di];
+            a[r * m + r] = 1.0;
+            let mut c = self.base_ext[di] + inflow[di] - self.senior[di] - self.pbar[di];
+            for &j in held.get(&d).map_or(&[][..], Vec::as_slice) {
+                match pos.get(&j) {
+                    Some(&col) => a[r * m + col] -= scale,
+                    None => c += values[j],
+                }
+            }
+            b[r] = scale * c;
+        }
+        if solve_dense(&mut a, &mut b, m).is_none() {
+            return;
+        }
+        let ok = free.iter().zip(&b).all(|(&k, &v)| {
+            let book = self.stakes[k].2;
+            v.is_finite() && v >= -1e-9 * book.max(1.0) && v <= book * (1.0 + 1e-9)
+        });
+        if ok {
+            for (&k, &v) in free.iter().zip(&b) {
+                values[k] = v.clamp(0.0, self.stakes[k].2);
+            }
+        }
+    }
+
+    /// Equity of firm `i` given its external assets, what it receives and what it pays: zero
+    /// when it pays less than it owes; otherwise what is left (for a firm held in default by
+    /// force that still pays in full, net of default costs).
+    fn equity(&self, i: usize, in_default: bool, ext: f64, inflow: f64, p: f64) -> f64 {
+        if p < self.pbar[i] * (1.0 - self.tol) {
+            return 0.0;
+        }
+        let realised = if in_default {
+            self.alpha * ext + self.beta * inflow
+        } else {
+            ext + inflow
+        };
+        self.snap(i, realised - self.senior[i] - self.pbar[i])
     }
 
     /// Payment of a firm in default given its external assets and inflow.
@@ -294,7 +391,7 @@ impl System {
         for sweep in 1..=cap {
             let eval = |&i: &u32| {
                 let i = i as usize;
-                self.default_payment(i, ext[i], self.pi_t.row_dot(i, p))
+                self.default_payment(i, ext[i], self.claims(i, p))
             };
             if set.len() >= PAR_THRESHOLD {
                 set.par_iter()
@@ -356,7 +453,7 @@ impl System {
         for (r, &j) in free.iter().enumerate() {
             let j = j as usize;
             a[r * m + r] = 1.0;
-            b[r] = self.alpha * ext[j] - self.senior[j];
+            b[r] = self.alpha * ext[j] - self.senior[j] + self.beta * self.secured_recv[j];
             let (idx, val) = self.pi_t.row(j);
             for (&i, &pi) in idx.iter().zip(val) {
                 match pos.get(&i) {
@@ -421,9 +518,11 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     let mut p = sys.pbar.clone();
     let mut inflow = vec![0.0; n];
     let mut in_default: Vec<bool> = st.in_default.to_vec();
-    let mut default_round: Vec<Option<u32>> =
-        in_default.iter().map(|&d| d.then_some(0)).collect();
-    let mut cause: Vec<Option<Cause>> = in_default.iter().map(|&d| d.then_some(Cause::Shock)).collect();
+    let mut default_round: Vec<Option<u32>> = in_default.iter().map(|&d| d.then_some(0)).collect();
+    let mut cause: Vec<Option<Cause>> = in_default
+        .iter()
+        .map(|&d| d.then_some(Cause::Shock))
+        .collect();
     let mut caused_by: Vec<Vec<Contribution>> = vec![Vec::new(); n];
     let mut set: Vec<u32> = (0..n as u32).filter(|&i| in_default[i as usize]).collect();
     let mut rounds = Vec::new();
@@ -442,17 +541,32 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     let price_hit = price_losses(st);
     let cap = settings.max_iterations;
 
+    // When the exact solve applies, a first batch of sweeps only has to find the active set
+    // (who pays nothing, who pays in full); more sweeps are spent only if the exact answer is
+    // inconsistent with it. Slowly leaking cycles then cannot use up the budget first.
     let solve = |set: &[u32], ext: &[f64], p: &mut [f64], iterations: &mut usize| -> bool {
-        let budget = cap.saturating_sub(*iterations).max(1);
-        let (sweeps, ok) = sys.iterate(set, ext, p, budget);
-        *iterations += sweeps;
         let exact = match settings.solver {
             Solver::Iterative => false,
             Solver::Exact => true,
             Solver::Auto => set.len() <= EXACT_LIMIT,
         };
-        let polished = exact && sys.polish(set, ext, p);
-        ok || polished
+        let budget = cap.saturating_sub(*iterations).max(1);
+        if exact {
+            let (sweeps, ok) = sys.iterate(set, ext, p, budget.min(EXACT_WARMUP));
+            *iterations += sweeps;
+            let snapshot = p.to_vec();
+            if sys.polish(set, ext, p) {
+                return true;
+            }
+            p.copy_from_slice(&snapshot);
+            if ok {
+                return true;
+            }
+        }
+        let budget = cap.saturating_sub(*iterations).max(1);
+        let (sweeps, ok) = sys.iterate(set, ext, p, budget);
+        *iterations += sweeps;
+        ok || (exact && sys.polish(set, ext, p))
     };
 
     if !set.is_empty() {
@@ -463,18 +577,16 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             last_shortfall = s;
         }
     }
+    let mut passes = 0usize;
     loop {
         iterations += 1;
+        passes += 1;
         // Revalue stakes from the issuers' current equity.
         sys.inflows(&p, &mut inflow);
         let mut stakes_moved = false;
         for (k, &(_, issuer, book_value)) in sys.stakes.iter().enumerate() {
             let d = issuer as usize;
-            let eq_after = if in_default[d] {
-                0.0
-            } else {
-                sys.snap(d, ext[d] + inflow[d] - sys.senior[d] - sys.pbar[d])
-            };
+            let eq_after = sys.equity(d, in_default[d], ext[d], inflow[d], p[d]);
             let ratio = if equity_before[d] > 0.0 {
                 (eq_after / equity_before[d]).clamp(0.0, 1.0)
             } else {
@@ -487,6 +599,12 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             }
         }
         if stakes_moved {
+            // Cross-holdings can make these one-step revaluations crawl (two firms holding
+            // stakes in each other with little outside value); solve the stakes' fixed point
+            // exactly for the current payments when it is small enough.
+            if sys.stakes.len() <= EXACT_LIMIT {
+                sys.solve_stakes(&in_default, &inflow, &equity_before, &mut stake_value);
+            }
             add_stakes(&mut ext, &stake_value);
         }
         let newly: Vec<u32> = (0..n as u32)
@@ -526,13 +644,16 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
                 losses: 0.0,
             });
         }
-        converged &= solve(&set, &ext, &mut p, &mut iterations);
+        let solved = solve(&set, &ext, &mut p, &mut iterations);
+        converged &= solved;
         let s = shortfall(&p);
         if let Some(r) = rounds.last_mut().filter(|r| r.round == wave && wave > 0) {
             r.losses += s - last_shortfall;
         }
         last_shortfall = s;
-        if iterations >= cap {
+        // Out of budget with an unsolved round, or stakes still moving after far more passes
+        // than any cascade needs: stop and say so.
+        if (iterations >= cap && !solved) || passes > n + MAX_STAKE_PASSES {
             converged = false;
             break;
         }
@@ -625,21 +746,9 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
         };
         payments[i] = sys.secured_paid[i] + p[i] + ext_paid;
         interbank_payments[i] = sys.secured_paid[i] + pool_interbank;
-        // What is left after paying: zero for a firm paying less than it owes; a firm held in
-        // default by force (halted) that still pays in full keeps its residual value, net of
-        // default costs.
-        let realised = if in_default[i] {
-            settings.alpha * ext[i] + settings.beta * inflow[i]
-        } else {
-            ext[i] + inflow[i]
-        };
-        equity_after[i] = if p[i] < sys.pbar[i] * (1.0 - sys.tol) {
-            0.0
-        } else {
-            sys.snap(i, realised - sys.senior[i] - sys.pbar[i])
-        };
+        equity_after[i] = sys.equity(i, in_default[i], ext[i], inflow[i], p[i]);
     }
-    let interbank_receipts: Vec<f64> = (0..n).map(|j| sys.secured_recv[j] + inflow[j]).collect();
+    let interbank_receipts: Vec<f64> = inflow.clone();
     Clearing {
         payments,
         obligations,
@@ -705,7 +814,9 @@ fn contributions(sys: &System, j: usize, p: &[f64], stake_value: &[f64]) -> Vec<
 /// a firm with positive net external assets. Then the clearing vector is unique.
 fn is_regular(sys: &System, ext: &[f64]) -> bool {
     let n = sys.n;
-    let mut seen: Vec<bool> = (0..n).map(|i| ext[i] - sys.senior[i] > 0.0).collect();
+    let mut seen: Vec<bool> = (0..n)
+        .map(|i| ext[i] + sys.secured_recv[i] - sys.senior[i] > 0.0)
+        .collect();
     let mut stack: Vec<u32> = (0..n as u32).filter(|&i| seen[i as usize]).collect();
     // Row j of Π transposed lists the debtors of j: the reverse obligation edges.
     while let Some(j) = stack.pop() {

@@ -46,7 +46,9 @@ pub mod engine;
 pub mod error;
 pub mod io;
 pub mod model;
+pub mod render;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod settings;
 

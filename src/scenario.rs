@@ -92,6 +92,26 @@ pub struct Scenario {
     /// Model settings given by the scenario (command-line flags override them).
     #[serde(skip)]
     pub settings: Option<Value>,
+    /// A sweep definition (`contagion stress`): the shocks above are then the base on top
+    /// of which the sweep runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepDef>,
+}
+
+/// A sweep over a shock's size, as written in a scenario file:
+/// `"sweep": {"asset": "FTT", "from": 0, "to": -1, "steps": 21}` sweeps a price change;
+/// `"sweep": {"asset_loss": true, "from": 0, "to": 0.5, "steps": 11}` sweeps an asset-loss
+/// fraction applied to every firm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepDef {
+    /// Asset whose price change is swept; `None` sweeps an asset loss of every firm.
+    pub asset: Option<String>,
+    /// First value.
+    pub from: f64,
+    /// Last value.
+    pub to: f64,
+    /// Number of values.
+    pub steps: usize,
 }
 
 /// The state of the world outside the network after the shocks: prices, cash and other
@@ -248,9 +268,16 @@ pub fn parse_scenario(file: &str, bytes: &[u8]) -> Result<Scenario, Error> {
                 if val.is_object() {
                     sc.settings = Some(val.clone());
                 } else {
-                    diags.push(Diagnostic::new(at(k.clone()), "expected an object of settings"));
+                    diags.push(Diagnostic::new(
+                        at(k.clone()),
+                        "expected an object of settings",
+                    ));
                 }
             }
+            "sweep" => match parse_sweep(val) {
+                Ok(d) => sc.sweep = Some(d),
+                Err(msg) => diags.push(Diagnostic::new(at(k.clone()), msg)),
+            },
             "shocks" => match val {
                 Value::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
@@ -260,12 +287,15 @@ pub fn parse_scenario(file: &str, bytes: &[u8]) -> Result<Scenario, Error> {
                         }
                     }
                 }
-                _ => diags.push(Diagnostic::new(at(k.clone()), "expected an array of shocks")),
+                _ => diags.push(Diagnostic::new(
+                    at(k.clone()),
+                    "expected an array of shocks",
+                )),
             },
             k if k.starts_with("x_") => {}
             _ => diags.push(Diagnostic::new(
                 at(k.clone()),
-                format!("unknown key '{k}': expected name, description, shocks or settings"),
+                format!("unknown key '{k}': expected name, description, shocks, settings or sweep"),
             )),
         }
     }
@@ -320,7 +350,11 @@ fn parse_shock(v: &Value, path: &str, file: &str) -> Result<Shock, Diagnostic> {
         "asset_loss" => &["firm", "amount", "fraction"],
         "withdrawal" | "equity_shock" => &["firm", "fraction"],
         other => {
-            let at_type = if obj.contains_key("type") { "type" } else { "kind" };
+            let at_type = if obj.contains_key("type") {
+                "type"
+            } else {
+                "kind"
+            };
             return Err(Diagnostic::new(
                 at(at_type),
                 format!(
@@ -333,12 +367,17 @@ fn parse_shock(v: &Value, path: &str, file: &str) -> Result<Shock, Diagnostic> {
         if !(k == "type" || k == "kind" || allowed.contains(&k.as_str()) || k.starts_with("x_")) {
             return Err(Diagnostic::new(
                 at(k),
-                format!("unknown key '{k}' for a {ty} shock: expected {}", allowed.join(", ")),
+                format!(
+                    "unknown key '{k}' for a {ty} shock: expected {}",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
     Ok(match ty {
-        "default" => Shock::Default { firm: text("firm")? },
+        "default" => Shock::Default {
+            firm: text("firm")?,
+        },
         "price" => Shock::Price {
             asset: text("asset")?,
             change: number("change")?,
@@ -365,7 +404,40 @@ fn parse_shock(v: &Value, path: &str, file: &str) -> Result<Shock, Diagnostic> {
             fraction: number("fraction")?,
         },
         other => {
-            return Err(Diagnostic::new(at("type"), format!("unknown shock type '{other}'")));
+            return Err(Diagnostic::new(
+                at("type"),
+                format!("unknown shock type '{other}'"),
+            ));
         }
+    })
+}
+
+fn parse_sweep(v: &Value) -> Result<SweepDef, String> {
+    let expected = "expected {\"asset\": ID, \"from\": X, \"to\": Y, \"steps\": N} or {\"asset_loss\": true, \"from\": X, \"to\": Y, \"steps\": N}";
+    let obj = v.as_object().ok_or(expected)?;
+    let num = |k: &str| obj.get(k).and_then(Value::as_f64).filter(|x| x.is_finite());
+    let asset = obj.get("asset").and_then(Value::as_str).map(String::from);
+    let loss = obj
+        .get("asset_loss")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if asset.is_some() == loss {
+        return Err(expected.to_string());
+    }
+    for k in obj.keys() {
+        if !matches!(k.as_str(), "asset" | "asset_loss" | "from" | "to" | "steps") {
+            return Err(format!("unknown key '{k}' in sweep: {expected}"));
+        }
+    }
+    let steps = obj
+        .get("steps")
+        .and_then(Value::as_u64)
+        .filter(|&n| n >= 1)
+        .ok_or(expected)?;
+    Ok(SweepDef {
+        asset,
+        from: num("from").ok_or(expected)?,
+        to: num("to").ok_or(expected)?,
+        steps: steps as usize,
     })
 }

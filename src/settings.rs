@@ -168,7 +168,9 @@ impl Settings {
             if v.is_finite() && v > 0.0 && v <= 1.0 {
                 Ok(())
             } else {
-                Err(Error::Invalid(format!("{name} must be in (0, 1], found {v}")))
+                Err(Error::Invalid(format!(
+                    "{name} must be in (0, 1], found {v}"
+                )))
             }
         };
         unit("alpha", self.alpha)?;
@@ -185,9 +187,14 @@ impl Settings {
                 self.price_impact
             )));
         }
-        for (name, v) in [("run_fraction", self.run_fraction), ("run_trigger", self.run_trigger)] {
+        for (name, v) in [
+            ("run_fraction", self.run_fraction),
+            ("run_trigger", self.run_trigger),
+        ] {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-                return Err(Error::Invalid(format!("{name} must be in [0, 1], found {v}")));
+                return Err(Error::Invalid(format!(
+                    "{name} must be in [0, 1], found {v}"
+                )));
             }
         }
         if self.max_rounds == 0 {
@@ -210,13 +217,19 @@ impl Settings {
     pub fn merge_json(mut self, v: &Value, file: &str) -> Result<Self, Error> {
         let mut diags = Vec::new();
         let Some(obj) = v.as_object() else {
-            return Err(Error::input(Location::file(file), "expected an object of settings"));
+            return Err(Error::input(
+                Location::file(file),
+                "expected an object of settings",
+            ));
         };
         for (k, val) in obj {
             let at = || Location::file(file).with_field(format!("settings.{k}"));
             let num = || val.as_f64().ok_or_else(|| "expected a number".to_string());
             let text = || val.as_str().ok_or_else(|| "expected text".to_string());
-            let flag = || val.as_bool().ok_or_else(|| "expected true or false".to_string());
+            let flag = || {
+                val.as_bool()
+                    .ok_or_else(|| "expected true or false".to_string())
+            };
             let count = || {
                 val.as_u64()
                     .filter(|&x| x > 0)
@@ -228,11 +241,13 @@ impl Settings {
                 "alpha" => num().map(|x| self.alpha = x),
                 "beta" => num().map(|x| self.beta = x),
                 "external" => text().and_then(Seniority::parse).map(|s| self.external = s),
-                "vector" => text().and_then(|s| match s {
-                    "greatest" => Ok(Vector::Greatest),
-                    "least" => Ok(Vector::Least),
-                    _ => Err(format!("expected greatest or least, found '{s}'")),
-                }).map(|x| self.vector = x),
+                "vector" => text()
+                    .and_then(|s| match s {
+                        "greatest" => Ok(Vector::Greatest),
+                        "least" => Ok(Vector::Least),
+                        _ => Err(format!("expected greatest or least, found '{s}'")),
+                    })
+                    .map(|x| self.vector = x),
                 "least" => val
                     .as_bool()
                     .ok_or_else(|| "expected true or false".to_string())

@@ -12,11 +12,22 @@ use crate::util::{close, firm};
 const TOL: f64 = 1e-9;
 
 fn asset(id: &str, price: f64, depth: Option<f64>) -> Asset {
-    Asset { id: id.into(), name: id.into(), price, depth, extra: vec![] }
+    Asset {
+        id: id.into(),
+        name: id.into(),
+        price,
+        depth,
+        extra: vec![],
+    }
 }
 
 fn exposure(debtor: u32, creditor: u32, kind: ExposureKind, amount: f64) -> Exposure {
-    Exposure { creditor, debtor, kind, amount }
+    Exposure {
+        creditor,
+        debtor,
+        kind,
+        amount,
+    }
 }
 
 fn run(net: &Network, shocks: &[Shock], settings: &Settings) -> Cascade {
@@ -25,7 +36,10 @@ fn run(net: &Network, shocks: &[Shock], settings: &Settings) -> Cascade {
 }
 
 fn cascade_settings() -> Settings {
-    Settings { model: contagion::settings::Model::Cascade, ..Settings::default() }
+    Settings {
+        model: contagion::settings::Model::Cascade,
+        ..Settings::default()
+    }
 }
 
 /// A margin call met from cash. A (cash 30) borrowed 100 from L against 100 units of T
@@ -39,14 +53,30 @@ fn margin_call_met_from_cash() {
     let net = Network::from_parts(Parts {
         firms: f,
         exposures: vec![exposure(0, 1, ExposureKind::Loan, 100.0)],
-        collateral: vec![Collateral { exposure: 0, asset: 0, units: 100.0, haircut: 0.0 }],
+        collateral: vec![Collateral {
+            exposure: 0,
+            asset: 0,
+            units: 100.0,
+            haircut: 0.0,
+        }],
         assets: vec![asset("T", 1.5, None)],
         ..Default::default()
     })
     .unwrap();
-    let k = run(&net, &[Shock::Price { asset: "T".into(), change: -0.5 }], &cascade_settings());
+    let k = run(
+        &net,
+        &[Shock::Price {
+            asset: "T".into(),
+            change: -0.5,
+        }],
+        &cascade_settings(),
+    );
     assert!(k.defaulted.iter().all(|d| !d));
-    let call = k.events.iter().find(|e| e.kind == EventKind::MarginCall).expect("a margin call");
+    let call = k
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::MarginCall)
+        .expect("a margin call");
     close("call", call.amount, 25.0, TOL);
     close("met", call.paid, 25.0, TOL);
     close("A pays in all", k.payments[0], 100.0, TOL);
@@ -69,13 +99,24 @@ fn fire_sale_defaults_an_overlapping_holder() {
         firms: f,
         assets: vec![asset("T", 1.0, Some(1000.0))],
         holdings: vec![
-            Holding { firm: 0, asset: 0, units: 1000.0 },
-            Holding { firm: 1, asset: 0, units: 500.0 },
+            Holding {
+                firm: 0,
+                asset: 0,
+                units: 1000.0,
+            },
+            Holding {
+                firm: 1,
+                asset: 0,
+                units: 500.0,
+            },
         ],
         ..Default::default()
     })
     .unwrap();
-    let shock = [Shock::AssetLoss { firm: "F".into(), loss: Loss::Amount(500.0) }];
+    let shock = [Shock::AssetLoss {
+        firm: "F".into(),
+        loss: Loss::Amount(500.0),
+    }];
     let k = run(&net, &shock, &cascade_settings());
     assert_eq!(k.default_round, vec![Some(1), Some(2)]);
     assert_eq!(k.cause, vec![Some(Cause::Shock), Some(Cause::PriceFall)]);
@@ -89,7 +130,10 @@ fn fire_sale_defaults_an_overlapping_holder() {
     // Forced sales never raise a price.
     assert!(path.windows(2).all(|w| w[1] <= w[0]));
 
-    let calm = Settings { fire_sales: false, ..cascade_settings() };
+    let calm = Settings {
+        fire_sales: false,
+        ..cascade_settings()
+    };
     let k = run(&net, &shock, &calm);
     assert_eq!(k.default_round, vec![Some(1), None]);
     close("T untouched", k.price_path.last().unwrap().1[0], 1.0, TOL);
@@ -113,21 +157,48 @@ fn run_met_then_run_that_halts() {
         firms: f,
         exposures: vec![exposure(0, 1, ExposureKind::Deposit, 50.0)],
         assets: vec![asset("T", 1.0, Some(100.0))],
-        holdings: vec![Holding { firm: 0, asset: 0, units: 20.0 }],
+        holdings: vec![Holding {
+            firm: 0,
+            asset: 0,
+            units: 20.0,
+        }],
         ..Default::default()
     })
     .unwrap();
-    let k = run(&net, &[Shock::Withdrawal { firm: "E".into(), fraction: 0.6 }], &cascade_settings());
+    let k = run(
+        &net,
+        &[Shock::Withdrawal {
+            firm: "E".into(),
+            fraction: 0.6,
+        }],
+        &cascade_settings(),
+    );
     assert!(k.defaulted.iter().all(|d| !d));
-    close("T after sale", k.price_path.last().unwrap().1[0], (-0.2f64).exp(), TOL);
+    close(
+        "T after sale",
+        k.price_path.last().unwrap().1[0],
+        (-0.2f64).exp(),
+        TOL,
+    );
     close("E equity", k.clearing.equity_after[0], 20.0, TOL);
     close("E paid", k.payments[0], 50.0, TOL); // 30 withdrawn + 20 cleared
 
-    let k = run(&net, &[Shock::Withdrawal { firm: "E".into(), fraction: 0.8 }], &cascade_settings());
+    let k = run(
+        &net,
+        &[Shock::Withdrawal {
+            firm: "E".into(),
+            fraction: 0.8,
+        }],
+        &cascade_settings(),
+    );
     assert!(k.halted[0]);
     assert_eq!(k.cause[0], Some(Cause::Run));
     assert_eq!(k.default_round[0], Some(1));
-    let w = k.events.iter().find(|e| e.kind == EventKind::Withdrawal).unwrap();
+    let w = k
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Withdrawal)
+        .unwrap();
     close("demand", w.amount, 40.0, TOL);
     close("paid", w.paid, 30.0, TOL);
     close("E keeps", k.clearing.equity_after[0], 20.0, TOL);
@@ -149,7 +220,12 @@ fn run_met_then_run_that_halts() {
 /// Totals: A paid 10 + 75 = 85 of 120; B paid 5 + 25 = 30 of 30.
 #[test]
 fn price_fall_margin_call_default_run() {
-    let mut f = vec![firm("A", 10.0, 0.0), firm("L", 0.0, 50.0), firm("B", 5.0, 0.0), firm("C", 0.0, 0.0)];
+    let mut f = vec![
+        firm("A", 10.0, 0.0),
+        firm("L", 0.0, 50.0),
+        firm("B", 5.0, 0.0),
+        firm("C", 0.0, 0.0),
+    ];
     f[2].other_assets = 40.0;
     let net = Network::from_parts(Parts {
         firms: f,
@@ -158,12 +234,24 @@ fn price_fall_margin_call_default_run() {
             exposure(0, 2, ExposureKind::Loan, 20.0),
             exposure(2, 3, ExposureKind::Deposit, 30.0),
         ],
-        collateral: vec![Collateral { exposure: 0, asset: 0, units: 100.0, haircut: 0.0 }],
+        collateral: vec![Collateral {
+            exposure: 0,
+            asset: 0,
+            units: 100.0,
+            haircut: 0.0,
+        }],
         assets: vec![asset("T", 1.5, Some(1000.0))],
         ..Default::default()
     })
     .unwrap();
-    let k = run(&net, &[Shock::Price { asset: "T".into(), change: -0.5 }], &cascade_settings());
+    let k = run(
+        &net,
+        &[Shock::Price {
+            asset: "T".into(),
+            change: -0.5,
+        }],
+        &cascade_settings(),
+    );
     assert_eq!(k.default_round, vec![Some(1), None, Some(2), None]);
     assert_eq!(k.cause[0], Some(Cause::MarginCall));
     assert_eq!(k.cause[2], Some(Cause::Run));
@@ -171,16 +259,29 @@ fn price_fall_margin_call_default_run() {
     assert_eq!(k.caused_by[0][0].firm, Some(1));
     assert_eq!(k.caused_by[0][0].asset, Some(0));
     close("unmet call", k.caused_by[0][0].loss, 15.0, TOL);
-    assert_eq!(k.caused_by[2][0].firm, Some(0), "the run on B was started by A's failure");
+    assert_eq!(
+        k.caused_by[2][0].firm,
+        Some(0),
+        "the run on B was started by A's failure"
+    );
     close("unpaid withdrawal", k.caused_by[2][0].loss, 4.0, TOL);
     close("A paid", k.payments[0], 85.0, TOL);
     close("B paid", k.payments[2], 30.0, TOL);
     close("B keeps", k.clearing.equity_after[2], 15.0, TOL);
     close("L paid outsiders", k.payments[1], 50.0, TOL);
-    let seizure = k.events.iter().find(|e| e.kind == EventKind::Seizure).unwrap();
+    let seizure = k
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::Seizure)
+        .unwrap();
     close("units seized", seizure.amount, 100.0, TOL);
     close("proceeds", seizure.paid, 75.0, TOL);
-    close("T after the seizure sale", k.price_path.last().unwrap().1[0], 0.75 * (-0.1f64).exp(), TOL);
+    close(
+        "T after the seizure sale",
+        k.price_path.last().unwrap().1[0],
+        0.75 * (-0.1f64).exp(),
+        TOL,
+    );
 }
 
 /// With margin calls, runs and fire sales off, the cascade is exactly one clearing.

@@ -74,7 +74,10 @@ fn three_waves_round_a_cycle() {
 /// greatest vector is (1, 1), the least (0, 0), and equity is 0 in all of them.
 #[test]
 fn two_firm_cycle_greatest_and_least() {
-    let net = network(&[("A", 0.0, 0.0), ("B", 0.0, 0.0)], &[(0, 1, 1.0), (1, 0, 1.0)]);
+    let net = network(
+        &[("A", 0.0, 0.0), ("B", 0.0, 0.0)],
+        &[(0, 1, 1.0), (1, 0, 1.0)],
+    );
     let g = run(&net, &[], &Settings::default());
     close("greatest A", g.payments[0], 1.0, TOL);
     close("greatest B", g.payments[1], 1.0, TOL);
@@ -82,7 +85,10 @@ fn two_firm_cycle_greatest_and_least() {
     assert!(g.least_checked);
     assert_eq!(g.differs_from_least, vec![0, 1]);
 
-    let least = Settings { vector: Vector::Least, ..Settings::default() };
+    let least = Settings {
+        vector: Vector::Least,
+        ..Settings::default()
+    };
     let l = run(&net, &[], &least);
     close("least A", l.payments[0], 0.0, TOL);
     close("least B", l.payments[1], 0.0, TOL);
@@ -94,10 +100,23 @@ fn two_firm_cycle_greatest_and_least() {
 /// A: 0.01 + 1 ≥ 1, B: 0 + 1 ≥ 1, both solvent; A keeps equity 0.01.
 #[test]
 fn two_firm_cycle_made_regular_is_unique() {
-    let net = network(&[("A", 0.01, 0.0), ("B", 0.0, 0.0)], &[(0, 1, 1.0), (1, 0, 1.0)]);
+    let net = network(
+        &[("A", 0.01, 0.0), ("B", 0.0, 0.0)],
+        &[(0, 1, 1.0), (1, 0, 1.0)],
+    );
     let g = run(&net, &[], &Settings::default());
-    assert!(!g.least_checked, "a regular system needs no least-vector check");
-    let l = run(&net, &[], &Settings { vector: Vector::Least, ..Settings::default() });
+    assert!(
+        !g.least_checked,
+        "a regular system needs no least-vector check"
+    );
+    let l = run(
+        &net,
+        &[],
+        &Settings {
+            vector: Vector::Least,
+            ..Settings::default()
+        },
+    );
     for i in 0..2 {
         close("greatest", g.payments[i], 1.0, TOL);
         close("least", l.payments[i], 1.0, 1e-9);
@@ -125,7 +144,15 @@ fn default_costs_default_everyone() {
     for (i, want) in [8.0, 6.0, 4.0].into_iter().enumerate() {
         close("EN payment", en.payments[i], want, TOL);
     }
-    let rv = run(&net, &[], &Settings { alpha: 0.5, beta: 0.5, ..Settings::default() });
+    let rv = run(
+        &net,
+        &[],
+        &Settings {
+            alpha: 0.5,
+            beta: 0.5,
+            ..Settings::default()
+        },
+    );
     assert_eq!(ids(&net, &rv), ["A", "B", "C"]);
     assert_eq!(rv.default_round, vec![Some(1), Some(2), Some(3)]);
     for (i, want) in [19.0 / 7.0, 13.0 / 7.0, 10.0 / 7.0].into_iter().enumerate() {
@@ -135,7 +162,12 @@ fn default_costs_default_everyone() {
     let it = run(
         &net,
         &[],
-        &Settings { alpha: 0.5, beta: 0.5, solver: Solver::Iterative, ..Settings::default() },
+        &Settings {
+            alpha: 0.5,
+            beta: 0.5,
+            solver: Solver::Iterative,
+            ..Settings::default()
+        },
     );
     for i in 0..3 {
         close("iterative", it.payments[i], rv.payments[i], TOL);
@@ -158,7 +190,14 @@ fn seniority_changes_the_default_set() {
     close("B pays", pp.payments[1], 3.5, TOL);
     close("B equity", pp.equity_after[1], 0.5, TOL);
 
-    let sr = run(&net, &[], &Settings { external: Seniority::Senior, ..Settings::default() });
+    let sr = run(
+        &net,
+        &[],
+        &Settings {
+            external: Seniority::Senior,
+            ..Settings::default()
+        },
+    );
     assert_eq!(ids(&net, &sr), ["A", "B"]);
     assert_eq!(sr.default_round, vec![Some(1), Some(2)]);
     close("A pays", sr.payments[0], 6.0, TOL);
@@ -181,8 +220,19 @@ fn secured_creditor_paid_from_collateral_first() {
         &[(0, 1, 10.0), (0, 2, 4.0)],
     )
     .into_parts();
-    parts.assets.push(Asset { id: "T".into(), name: "Token".into(), price: 1.5, depth: None, extra: vec![] });
-    parts.collateral.push(Collateral { exposure: 0, asset: 0, units: 5.0, haircut: 0.2 });
+    parts.assets.push(Asset {
+        id: "T".into(),
+        name: "Token".into(),
+        price: 1.5,
+        depth: None,
+        extra: vec![],
+    });
+    parts.collateral.push(Collateral {
+        exposure: 0,
+        asset: 0,
+        units: 5.0,
+        haircut: 0.2,
+    });
     let net = Network::from_parts(parts).unwrap();
 
     let before = run(&net, &[], &Settings::default());
@@ -190,13 +240,26 @@ fn secured_creditor_paid_from_collateral_first() {
     close("A equity", before.equity_after[0], 0.5, TOL);
     close("A equity before", before.equity_before[0], 0.5, TOL);
 
-    let shock = [Shock::Price { asset: "T".into(), change: -0.5 }];
+    let shock = [Shock::Price {
+        asset: "T".into(),
+        change: -0.5,
+    }];
     let after = run(&net, &shock, &Settings::default());
     assert_eq!(ids(&net, &after), ["A"]);
     assert_eq!(after.cause[0], Some(contagion::engine::Cause::PriceFall));
     close("A pays", after.payments[0], 3.0 + 7.75, TOL);
-    close("B receives", after.interbank_receipts[1], 3.0 + 7.75 * 7.0 / 11.0, TOL);
-    close("C receives", after.interbank_receipts[2], 7.75 * 4.0 / 11.0, TOL);
+    close(
+        "B receives",
+        after.interbank_receipts[1],
+        3.0 + 7.75 * 7.0 / 11.0,
+        TOL,
+    );
+    close(
+        "C receives",
+        after.interbank_receipts[2],
+        7.75 * 4.0 / 11.0,
+        TOL,
+    );
 }
 
 /// An equity stake is junior and loses value with the issuer's equity.
@@ -206,17 +269,31 @@ fn secured_creditor_paid_from_collateral_first() {
 /// paying C 3. B itself stays solvent.
 #[test]
 fn equity_stake_loses_value_with_issuer() {
-    let mut parts = network(&[("A", 1.0, 0.0), ("B", 10.0, 0.0), ("C", 0.0, 0.0)], &[(0, 2, 3.5)])
-        .into_parts();
-    parts.exposures.push(Exposure { creditor: 0, debtor: 1, kind: ExposureKind::Equity, amount: 5.0 });
+    let mut parts = network(
+        &[("A", 1.0, 0.0), ("B", 10.0, 0.0), ("C", 0.0, 0.0)],
+        &[(0, 2, 3.5)],
+    )
+    .into_parts();
+    parts.exposures.push(Exposure {
+        creditor: 0,
+        debtor: 1,
+        kind: ExposureKind::Equity,
+        amount: 5.0,
+    });
     let net = Network::from_parts(parts).unwrap();
-    let shock = [Shock::AssetLoss { firm: "B".into(), loss: Loss::Amount(6.0) }];
+    let shock = [Shock::AssetLoss {
+        firm: "B".into(),
+        loss: Loss::Amount(6.0),
+    }];
     let c = run(&net, &shock, &Settings::default());
     assert_eq!(ids(&net, &c), ["A"]);
     close("A equity before", c.equity_before[0], 2.5, TOL);
     close("A pays", c.payments[0], 3.0, TOL);
     close("B equity", c.equity_after[1], 4.0, TOL);
-    assert_eq!(c.cause[0], Some(contagion::engine::Cause::CounterpartyDefault));
+    assert_eq!(
+        c.cause[0],
+        Some(contagion::engine::Cause::CounterpartyDefault)
+    );
     assert_eq!(c.caused_by[0].len(), 1);
     assert_eq!(c.caused_by[0][0].firm, 1);
     close("loss from B", c.caused_by[0][0].loss, 3.0, TOL);
@@ -228,7 +305,11 @@ fn equity_stake_loses_value_with_issuer() {
 #[test]
 fn outright_default_passes_on_receipts() {
     let net = contagion::io::load(&graph("textbook-3")).unwrap();
-    let c = run(&net, &[Shock::Default { firm: "B".into() }], &Settings::default());
+    let c = run(
+        &net,
+        &[Shock::Default { firm: "B".into() }],
+        &Settings::default(),
+    );
     assert_eq!(c.default_round, vec![Some(1), Some(0), None]);
     close("A pays", c.payments[0], 4.0, TOL);
     close("B pays", c.payments[1], 4.0, TOL);
@@ -244,7 +325,14 @@ fn asset_loss_fraction_takes_other_assets_first() {
     let mut parts = network(&[("A", 4.0, 0.0)], &[]).into_parts();
     parts.firms[0].other_assets = 6.0;
     let net = Network::from_parts(parts).unwrap();
-    let m = Marks::apply(&net, &[Shock::AssetLoss { firm: "A".into(), loss: Loss::Fraction(0.5) }]).unwrap();
+    let m = Marks::apply(
+        &net,
+        &[Shock::AssetLoss {
+            firm: "A".into(),
+            loss: Loss::Fraction(0.5),
+        }],
+    )
+    .unwrap();
     close("other", m.other_assets[0], 1.0, TOL);
     close("cash", m.cash[0], 4.0, TOL);
 }

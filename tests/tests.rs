@@ -1,8 +1,12 @@
 //! One integration-test binary (links once): modules by concern.
 
-mod clearing_examples;
 mod cascade_channels;
+mod clearing_examples;
 mod cli;
+mod ftx;
 mod malformed;
 mod properties;
+mod reconstruct;
+mod render;
+mod researcher;
 mod util;

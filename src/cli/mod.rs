@@ -2,8 +2,15 @@
 //! is the only code that prints.
 
 mod args;
+mod backtest;
 mod convert;
+mod generate;
+mod import;
+mod reconstruct;
+mod render;
+mod report;
 mod simulate;
+mod stress;
 mod validate;
 
 use std::io::Write;
@@ -45,7 +52,14 @@ pub fn main() -> i32 {
     let res = match cli.command {
         args::Command::Validate(a) => validate::run(a),
         args::Command::Simulate(a) => simulate::run(*a),
+        args::Command::Backtest(a) => backtest::run(*a),
         args::Command::Convert(a) => convert::run(a),
+        args::Command::Reconstruct(a) => reconstruct::run(a),
+        args::Command::Import(a) => import::run(a),
+        args::Command::Generate(a) => generate::run(a),
+        args::Command::Stress(a) => stress::run(*a),
+        args::Command::Render(a) => render::run(*a),
+        args::Command::Report(a) => report::run(*a),
     };
     match res {
         Ok(()) => 0,
@@ -71,7 +85,10 @@ pub(crate) fn emit(text: &str, out: Option<&Path>, inputs: &[&Path]) -> CmdResul
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Failure::Runtime(format!("writing to standard output: {e}")))
                 }
@@ -94,7 +111,9 @@ fn canonical(p: &Path) -> Option<PathBuf> {
 
 /// Refuses an output path that is an input file or lies inside an input directory.
 pub(crate) fn guard_output(out: &Path, inputs: &[&Path]) -> CmdResult {
-    let Some(o) = canonical(out) else { return Ok(()) };
+    let Some(o) = canonical(out) else {
+        return Ok(());
+    };
     for i in inputs {
         if let Some(c) = canonical(i)
             && (o == c || (c.is_dir() && o.starts_with(&c)))
@@ -107,4 +126,24 @@ pub(crate) fn guard_output(out: &Path, inputs: &[&Path]) -> CmdResult {
         }
     }
     Ok(())
+}
+
+/// SVG chart of a stress programme (defaults and losses against the shock): lines for a
+/// sweep (shocks in order), points for Monte Carlo draws.
+pub(crate) fn stress_chart_svg(
+    points: &[contagion::analysis::stress::StressPoint],
+    currency: &str,
+) -> Result<String, Failure> {
+    use contagion::render::chart::{SweepPoint, sweep_svg_with};
+    let pts: Vec<SweepPoint> = points
+        .iter()
+        .map(|p| SweepPoint {
+            shock: p.shock,
+            defaults: p.defaults,
+            losses: p.total_losses,
+        })
+        .collect();
+    let ordered = pts.windows(2).all(|w| w[0].shock <= w[1].shock)
+        || pts.windows(2).all(|w| w[0].shock >= w[1].shock);
+    sweep_svg_with(&pts, "shock size", currency, ordered).map_err(render::failure)
 }

@@ -3,11 +3,12 @@
 use std::path::Path;
 
 use contagion::error::Error;
+use contagion::model::Network;
 use contagion::report::{SimulationResult, render_table};
 use contagion::scenario::{Loss, Marks, Scenario, Shock, parse_scenario};
 use contagion::settings::{Model, Seniority, Settings, Solver, Vector};
 
-use super::args::{ExternalArg, Format, ModelArg, SimulateArgs, SolverArg};
+use super::args::{ExternalArg, Format, ModelArg, RunArgs, SimulateArgs, SolverArg};
 use super::{CmdResult, Failure, emit};
 
 /// Splits `KEY=VALUE`.
@@ -20,9 +21,17 @@ fn split_pair<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Failure>
 
 /// Parses `0.25`, `-0.9` or `-90%` as a fraction.
 pub(crate) fn parse_fraction(flag: &str, v: &str) -> Result<f64, Failure> {
-    let bad = || Failure::BadInput(format!("--{flag}: expected a number or a percentage such as -90%, found '{v}'"));
+    let bad = || {
+        Failure::BadInput(format!(
+            "--{flag}: expected a number or a percentage such as -90%, found '{v}'"
+        ))
+    };
     match v.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0).map_err(|_| bad()),
+        Some(p) => p
+            .trim()
+            .parse::<f64>()
+            .map(|x| x / 100.0)
+            .map_err(|_| bad()),
         None => v.parse::<f64>().map_err(|_| bad()),
     }
     .and_then(|x| if x.is_finite() { Ok(x) } else { Err(bad()) })
@@ -35,10 +44,16 @@ pub(crate) fn flag_shocks(
     losses: &[String],
     withdrawals: &[String],
 ) -> Result<Vec<Shock>, Failure> {
-    let mut shocks: Vec<Shock> = defaults.iter().map(|f| Shock::Default { firm: f.clone() }).collect();
+    let mut shocks: Vec<Shock> = defaults
+        .iter()
+        .map(|f| Shock::Default { firm: f.clone() })
+        .collect();
     for p in prices {
         let (asset, v) = split_pair("price", p)?;
-        shocks.push(Shock::Price { asset: asset.to_string(), change: parse_fraction("price", v)? });
+        shocks.push(Shock::Price {
+            asset: asset.to_string(),
+            change: parse_fraction("price", v)?,
+        });
     }
     for l in losses {
         let (firm, v) = split_pair("asset-loss", l)?;
@@ -46,14 +61,22 @@ pub(crate) fn flag_shocks(
             Loss::Fraction(parse_fraction("asset-loss", v)?)
         } else {
             Loss::Amount(v.parse::<f64>().map_err(|_| {
-                Failure::BadInput(format!("--asset-loss: expected an amount or a percentage such as 25%, found '{v}'"))
+                Failure::BadInput(format!(
+                    "--asset-loss: expected an amount or a percentage such as 25%, found '{v}'"
+                ))
             })?)
         };
-        shocks.push(Shock::AssetLoss { firm: firm.to_string(), loss });
+        shocks.push(Shock::AssetLoss {
+            firm: firm.to_string(),
+            loss,
+        });
     }
     for w in withdrawals {
         let (firm, v) = split_pair("withdraw", w)?;
-        shocks.push(Shock::Withdrawal { firm: firm.to_string(), fraction: parse_fraction("withdraw", v)? });
+        shocks.push(Shock::Withdrawal {
+            firm: firm.to_string(),
+            fraction: parse_fraction("withdraw", v)?,
+        });
     }
     Ok(shocks)
 }
@@ -69,13 +92,16 @@ struct ScenarioSource {
 /// Reads the scenario file, if any, and merges the command line into it. The model defaults
 /// to the combined cascade when the network has assets and nothing names a model.
 fn scenario_and_settings(
-    a: &SimulateArgs,
-    net: &contagion::model::Network,
+    a: &RunArgs,
+    net: &Network,
 ) -> Result<(Scenario, Settings, Option<ScenarioSource>), Failure> {
     let mut source = None;
     let mut scenario = match &a.scenario {
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?;
+            let bytes = std::fs::read(p).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            })?;
             let sc = parse_scenario(&file_name(p), &bytes)?;
             let text = String::from_utf8_lossy(&bytes);
             source = Some(ScenarioSource {
@@ -88,11 +114,20 @@ fn scenario_and_settings(
         None => Scenario::default(),
     };
     let mut settings = match &scenario.settings {
-        Some(v) => Settings::default().merge_json(v, &a.scenario.as_deref().map(file_name).unwrap_or_default())?,
+        Some(v) => Settings::default()
+            .merge_json(v, &a.scenario.as_deref().map(file_name).unwrap_or_default())?,
         None => Settings::default(),
     };
-    scenario.shocks.extend(flag_shocks(&a.defaults, &a.prices, &a.asset_losses, &a.withdrawals)?);
-    let model_in_file = scenario.settings.as_ref().is_some_and(|v| v.get("model").is_some());
+    scenario.shocks.extend(flag_shocks(
+        &a.defaults,
+        &a.prices,
+        &a.asset_losses,
+        &a.withdrawals,
+    )?);
+    let model_in_file = scenario
+        .settings
+        .as_ref()
+        .is_some_and(|v| v.get("model").is_some());
     if let Some(m) = a.model {
         settings.model = match m {
             ModelArg::Clearing => Model::Clearing,
@@ -151,7 +186,7 @@ fn scenario_and_settings(
 
 /// Gives problems found while resolving shocks (reported as `shocks[k]`) their origin: the
 /// scenario file, with line and column, or the command-line flag.
-fn locate_shocks(e: Error, source: Option<&ScenarioSource>, a: &SimulateArgs) -> Error {
+fn locate_shocks(e: Error, source: Option<&ScenarioSource>, a: &RunArgs) -> Error {
     let Error::Input(mut diags) = e else { return e };
     let from_file = source.map_or(0, |s| s.shocks);
     let flags: Vec<String> = a
@@ -195,29 +230,74 @@ fn locate_shocks(e: Error, source: Option<&ScenarioSource>, a: &SimulateArgs) ->
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Everything a run needs, read and merged from the command line: the network (with the
+/// overlay applied), the scenario (overlay shock sizes applied), the settings and the marks.
+pub(crate) struct Prepared {
+    pub net: Network,
+    pub scenario: Scenario,
+    pub settings: Settings,
+    pub marks: Marks,
+    /// Remarks to add to the result (overlay overrides that matched no shock).
+    pub notes: Vec<String>,
+}
+
+/// Loads the network, applies the overlay, reads the scenario and merges the command line
+/// into it: the one code path shared by `simulate` and `backtest`.
+pub(crate) fn prepare(network: &Path, a: &RunArgs) -> Result<Prepared, Failure> {
+    let mut net = contagion::io::load(network)?;
+    let overlay = a
+        .overlay
+        .as_deref()
+        .map(contagion::io::read_overlay)
+        .transpose()?;
+    if let Some(ov) = &overlay {
+        net = ov.apply(net)?;
+    }
+    let (mut scenario, settings, source) = scenario_and_settings(a, &net)?;
+    let mut notes = Vec::new();
+    if let Some(ov) = &overlay {
+        notes = ov.apply_to_shocks(&net, &mut scenario.shocks)?;
+        notes.insert(
+            0,
+            format!(
+                "overlay {}{}: {} network edits, {} shock overrides",
+                ov.file,
+                ov.name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                ov.network_edits(),
+                ov.price_changes.len() + ov.withdrawals.len()
+            ),
+        );
+    }
+    let marks =
+        Marks::apply(&net, &scenario.shocks).map_err(|e| locate_shocks(e, source.as_ref(), a))?;
+    Ok(Prepared {
+        net,
+        scenario,
+        settings,
+        marks,
+        notes,
+    })
+}
+
+/// Runs the model the settings name and reports it (the dispatch lives in the library:
+/// [`contagion::run::run_marks`]).
+pub(crate) fn simulate(p: &Prepared) -> SimulationResult {
+    let mut result = contagion::run::run_marks(&p.net, &p.scenario, &p.settings, &p.marks);
+    result.notes.extend(p.notes.iter().cloned());
+    result
 }
 
 pub fn run(a: SimulateArgs) -> CmdResult {
-    let net = contagion::io::load(&a.network)?;
-    let (scenario, settings, source) = scenario_and_settings(&a, &net)?;
-    let marks = Marks::apply(&net, &scenario.shocks)
-        .map_err(|e| locate_shocks(e, source.as_ref(), &a))?;
-    let mut result = match settings.model {
-        Model::Clearing => {
-            let c = contagion::engine::clearing::clear(&net, &marks, &settings);
-            SimulationResult::from_clearing(&net, &scenario, &settings, &marks, &c)
-        }
-        Model::Cascade => {
-            let k = contagion::engine::cascade::cascade(&net, &marks, &settings);
-            SimulationResult::from_cascade(&net, &scenario, &settings, &marks, &k)
-        }
-    };
-    if settings.model != Model::Cascade && marks.withdrawal.iter().any(|&w| w > 0.0) {
-        result
-            .notes
-            .push("withdrawal shocks are only processed by the cascade model (--model cascade)".into());
-    }
+    let p = prepare(&a.network, &a.run)?;
+    let result = simulate(&p);
     if let Some(id) = &a.explain {
         let text = result
             .explain(id)
@@ -229,9 +309,21 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         Format::Json => result.to_json(),
         Format::Csv => result.to_csv(),
     };
-    let mut inputs: Vec<&Path> = vec![&a.network];
-    if let Some(s) = &a.scenario {
-        inputs.push(s);
-    }
-    emit(&text, a.output.as_deref(), &inputs)
+    let ins = inputs(&a.network, &a.run);
+    emit(&text, a.output.as_deref(), &ins)?;
+    super::render::diagrams(
+        &p.net,
+        &result,
+        &a.draw,
+        [(&a.dot, "dot"), (&a.svg, "svg"), (&a.png, "png")],
+        &ins,
+    )
+}
+
+/// Every input file of a run: outputs must never be written over them.
+pub(crate) fn inputs<'a>(network: &'a Path, a: &'a RunArgs) -> Vec<&'a Path> {
+    let mut v: Vec<&Path> = vec![network];
+    v.extend(a.scenario.as_deref());
+    v.extend(a.overlay.as_deref());
+    v
 }

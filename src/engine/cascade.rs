@@ -137,7 +137,11 @@ impl World<'_> {
                 let frac = ((need - got) / value).min(1.0);
                 for &h in &self.holdings_of[i] {
                     let a = self.net.holdings()[h].asset as usize;
-                    let units = if frac >= 1.0 { self.hold[h] } else { self.hold[h] * frac };
+                    let units = if frac >= 1.0 {
+                        self.hold[h]
+                    } else {
+                        self.hold[h] * frac
+                    };
                     self.hold[h] -= units;
                     self.sold[a] += units;
                     got += units * self.prices[a];
@@ -198,14 +202,25 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
     let mut in_default = marks.failed.clone();
     let mut halted = vec![false; n];
     let mut default_round: Vec<Option<u32>> = in_default.iter().map(|&d| d.then_some(0)).collect();
-    let mut cause: Vec<Option<Cause>> = in_default.iter().map(|&d| d.then_some(Cause::Shock)).collect();
+    let mut cause: Vec<Option<Cause>> = in_default
+        .iter()
+        .map(|&d| d.then_some(Cause::Shock))
+        .collect();
     let mut caused_by: Vec<Vec<Link>> = vec![Vec::new(); n];
     let mut rounds = Vec::new();
     let failed_now: Vec<u32> = (0..n as u32).filter(|&i| in_default[i as usize]).collect();
     if !failed_now.is_empty() {
-        rounds.push(Round { round: 0, defaults: failed_now, losses: 0.0 });
+        rounds.push(Round {
+            round: 0,
+            defaults: failed_now,
+            losses: 0.0,
+        });
     }
-    let mut pending: Vec<f64> = if settings.runs { marks.withdrawal.clone() } else { vec![0.0; n] };
+    let mut pending: Vec<f64> = if settings.runs {
+        marks.withdrawal.clone()
+    } else {
+        vec![0.0; n]
+    };
     let mut run_source: Vec<Option<u32>> = vec![None; n];
     let mut ran = vec![false; n];
     let mut events = Vec::new();
@@ -255,12 +270,20 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                     in_default[d] = true;
                     halted[d] = true;
                     cause[d] = Some(Cause::MarginCall);
-                    caused_by[d].push(Link { firm: Some(cr as u32), asset: Some(a as u32), loss: call - met });
+                    caused_by[d].push(Link {
+                        firm: Some(cr as u32),
+                        asset: Some(a as u32),
+                        loss: call - met,
+                    });
                     halts.push(d as u32);
                     halt_losses += call - met;
                     // The creditor seizes the collateral and sells what covers the loan.
                     let price = w.prices[a];
-                    let units = if price > 0.0 { w.coll[wi].min(w.amounts[k] / price) } else { 0.0 };
+                    let units = if price > 0.0 {
+                        w.coll[wi].min(w.amounts[k] / price)
+                    } else {
+                        0.0
+                    };
                     let proceeds = units * price;
                     w.coll[wi] -= units;
                     w.sold[a] += units;
@@ -312,7 +335,11 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                     in_default[f] = true;
                     halted[f] = true;
                     cause[f] = Some(Cause::Run);
-                    caused_by[f].push(Link { firm: run_source[f], asset: None, loss: demand - got });
+                    caused_by[f].push(Link {
+                        firm: run_source[f],
+                        asset: None,
+                        loss: demand - got,
+                    });
                     halts.push(f as u32);
                     halt_losses += demand - got;
                 }
@@ -323,7 +350,11 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
             for &i in &halts {
                 default_round[i as usize] = Some(g);
             }
-            rounds.push(Round { round: g, defaults: halts.clone(), losses: halt_losses });
+            rounds.push(Round {
+                round: g,
+                defaults: halts.clone(),
+                losses: halt_losses,
+            });
         }
 
         // 3. Solvency: clear the network in its current state.
@@ -352,14 +383,22 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                 cause[i] = c.cause[i];
                 caused_by[i] = c.caused_by[i]
                     .iter()
-                    .map(|k| Link { firm: Some(k.firm), asset: None, loss: k.loss })
+                    .map(|k| Link {
+                        firm: Some(k.firm),
+                        asset: None,
+                        loss: k.loss,
+                    })
                     .collect();
                 if cause[i] == Some(Cause::PriceFall) {
                     caused_by[i] = price_links(net, &w, i);
                 }
                 newly.push(i as u32);
             }
-            rounds.push(Round { round: g, defaults: r.defaults.clone(), losses: r.losses });
+            rounds.push(Round {
+                round: g,
+                defaults: r.defaults.clone(),
+                losses: r.losses,
+            });
         }
 
         // 4. Firms newly in default or halted liquidate their holdings.
@@ -398,7 +437,11 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                 if !e.kind.is_debt() || !in_default[x] {
                     continue;
                 }
-                let rec = if c.pool_obligations[x] > 0.0 { c.pool_payments[x] / c.pool_obligations[x] } else { 1.0 };
+                let rec = if c.pool_obligations[x] > 0.0 {
+                    c.pool_payments[x] / c.pool_obligations[x]
+                } else {
+                    1.0
+                };
                 let secured = net
                     .collateral_index(k)
                     .map_or(0.0, |wi| w.cover(wi).min(w.amounts[k]));
@@ -457,7 +500,9 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         price_path.push((g, w.prices.clone()));
     }
     Cascade {
-        defaulted: (0..n).map(|i| in_default[i] || clearing.defaulted[i]).collect(),
+        defaulted: (0..n)
+            .map(|i| in_default[i] || clearing.defaulted[i])
+            .collect(),
         halted,
         default_round,
         cause,
@@ -491,6 +536,10 @@ fn price_links(net: &Network, w: &World, i: usize) -> Vec<Link> {
     loss.iter()
         .enumerate()
         .filter(|(_, l)| **l > 0.0)
-        .map(|(a, &l)| Link { firm: None, asset: Some(a as u32), loss: l })
+        .map(|(a, &l)| Link {
+            firm: None,
+            asset: Some(a as u32),
+            loss: l,
+        })
         .collect()
 }

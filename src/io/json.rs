@@ -135,7 +135,9 @@ pub(crate) fn parse_meta_file(file: &str, bytes: &[u8]) -> Result<Meta, Vec<Diag
     let (text, v) = parse_value(file, bytes).map_err(|d| vec![d])?;
     let mut diags = Vec::new();
     let meta = match &v {
-        Value::Object(o) if o.contains_key("meta") => meta_from(file, "meta", &o["meta"], &mut diags),
+        Value::Object(o) if o.contains_key("meta") => {
+            meta_from(file, "meta", &o["meta"], &mut diags)
+        }
         _ => meta_from(file, "", &v, &mut diags),
     };
     if diags.is_empty() {
@@ -157,8 +159,10 @@ pub(crate) fn read_raw(file: &str, bytes: &[u8]) -> Result<(RawNetwork, String),
         ));
     };
     for k in obj.keys() {
-        if !matches!(k.as_str(), "meta" | "firms" | "exposures" | "assets" | "holdings")
-            && !k.starts_with("x_")
+        if !matches!(
+            k.as_str(),
+            "meta" | "firms" | "exposures" | "assets" | "holdings"
+        ) && !k.starts_with("x_")
         {
             diags.push(Diagnostic::new(
                 json_loc(file, k.clone()),
@@ -458,8 +462,12 @@ mod tests {
 
     #[test]
     fn locates_nested_values() {
-        let text = "{\n  \"firms\": [\n    {\"id\": \"A\"},\n    {\"id\": \"B\", \"cash\": -1}\n  ]\n}";
-        let mut d = vec![Diagnostic::new(json_loc("n.json", "firms[1].cash".into()), "x")];
+        let text =
+            "{\n  \"firms\": [\n    {\"id\": \"A\"},\n    {\"id\": \"B\", \"cash\": -1}\n  ]\n}";
+        let mut d = vec![Diagnostic::new(
+            json_loc("n.json", "firms[1].cash".into()),
+            "x",
+        )];
         locate(text, &mut d);
         assert_eq!(d[0].location.line, Some(4));
         assert_eq!(d[0].location.column, Some(25)); // `    {"id": "B", "cash": -1}`: the value starts at column 25

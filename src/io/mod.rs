@@ -6,6 +6,7 @@
 
 mod csv_dir;
 mod json;
+pub mod overlay;
 pub(crate) mod raw;
 
 use std::path::{Path, PathBuf};
@@ -14,9 +15,12 @@ use crate::error::{Error, Location};
 use crate::model::Network;
 
 pub use csv_dir::to_files as to_csv_files;
-pub use json::to_value as to_json_value;
 pub use json::locate as locate_json;
 pub(crate) use json::parse_value as parse_json;
+pub use json::to_value as to_json_value;
+pub use overlay::{Overlay, parse_overlay, read_overlay};
+pub use raw::import::{Imported, Orientation, Shape, import};
+pub use raw::marginals::Marginals;
 
 /// Loads a network from a CSV directory or a `.json` document.
 pub fn load(path: &Path) -> Result<Network, Error> {
@@ -28,7 +32,10 @@ pub fn load(path: &Path) -> Result<Network, Error> {
         let raw = csv_dir::read_raw(path)?;
         let parts = raw::build(raw).map_err(|d| Error::Input(d.into()))?;
         Network::from_parts(parts)
-    } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+    } else if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
         Err(Error::input(
             Location::file(file_name(path)),
             "expected a network: a directory holding firms.csv and exposures.csv, or a .json \
@@ -53,6 +60,11 @@ pub fn load_json_bytes(file: &str, bytes: &[u8]) -> Result<Network, Error> {
     Network::from_parts(parts)
 }
 
+/// The name used for a file in messages and metadata: its file name, without directories.
+pub fn display_name(path: &Path) -> String {
+    file_name(path)
+}
+
 /// The name used for a file in messages: its file name, without the directories.
 pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
@@ -63,7 +75,10 @@ pub(crate) fn file_name(path: &Path) -> String {
 /// Saves a network: as one JSON document when `path` ends in `.json`, else as a CSV directory
 /// (created if needed). Every file is written atomically.
 pub fn save(net: &Network, path: &Path) -> Result<(), Error> {
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         let mut bytes = serde_json::to_vec_pretty(&json::to_value(net))
             .map_err(|e| Error::Invalid(format!("writing JSON: {e}")))?;
         bytes.push(b'\n');
@@ -91,14 +106,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name(path),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.tmp-{}", file_name(path), std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+/// Reads a CSV file as a table of `schema`, all problems located.
+fn read_csv_table(path: &Path, schema: &raw::Schema) -> Result<raw::RawTable, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut diags = Vec::new();
+    let table = csv_dir::parse_table(&file_name(path), &bytes, schema, &mut diags);
+    if diags.is_empty() {
+        Ok(table)
+    } else {
+        Err(Error::Input(diags.into()))
+    }
+}
+
+/// Reads a marginals table: `id,interbank_assets,interbank_liabilities` and optional
+/// `name,kind,cash,other_assets,external_liabilities,capital` columns. Interbank assets are
+/// what a firm lent to others in the network, liabilities what it borrowed.
+pub fn load_marginals(path: &Path) -> Result<Marginals, Error> {
+    let table = read_csv_table(path, &raw::marginals::MARGINALS)?;
+    raw::marginals::build_marginals(&table).map_err(|d| Error::Input(d.into()))
+}
+
+/// Reads known bilateral exposures `lender,borrower,amount` (firm ids from `marginals`) as
+/// `(lender index, borrower index, amount)`.
+pub fn load_known(path: &Path, marginals: &Marginals) -> Result<Vec<(usize, usize, f64)>, Error> {
+    let table = read_csv_table(path, &raw::marginals::KNOWN)?;
+    raw::marginals::build_known(&table, &marginals.firms).map_err(|d| Error::Input(d.into()))
 }

@@ -3,6 +3,9 @@
 //! The CSV and JSON readers only turn text into [`RawTable`]s (values with their locations);
 //! [`build`] checks every field and every cross-reference and reports all problems at once.
 
+pub(crate) mod import;
+pub(crate) mod marginals;
+
 use std::collections::{HashMap, HashSet};
 
 use crate::error::{Diagnostic, Location};
@@ -88,7 +91,13 @@ pub(crate) const FIRMS: Schema = Schema {
 };
 pub(crate) const EXPOSURES: Schema = Schema {
     required: &["creditor", "debtor", "kind", "amount"],
-    optional: &["collateral_asset", "collateral_units", "haircut", "id", "source"],
+    optional: &[
+        "collateral_asset",
+        "collateral_units",
+        "haircut",
+        "id",
+        "source",
+    ],
 };
 pub(crate) const ASSETS: Schema = Schema {
     required: &["id", "name", "price"],
@@ -136,7 +145,10 @@ impl<'a> Row<'a> {
             } else {
                 self.rec.loc.clone().with_field(name)
             };
-            self.fail(loc, format!("missing required field '{name}': expected {what}"));
+            self.fail(
+                loc,
+                format!("missing required field '{name}': expected {what}"),
+            );
         } else {
             self.ok = false;
         }
@@ -213,7 +225,11 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn optional_number(&mut self, name: &str, check: fn(f64) -> Result<f64, String>) -> Option<f64> {
+    fn optional_number(
+        &mut self,
+        name: &str,
+        check: fn(f64) -> Result<f64, String>,
+    ) -> Option<f64> {
         match self.number(name, check) {
             Some(Ok(v)) => Some(v),
             _ => None,
@@ -288,12 +304,20 @@ fn check_any(v: f64) -> Result<f64, String> {
     }
 }
 
-fn check_date(s: &str) -> Result<(), String> {
+pub(crate) fn check_date(s: &str) -> Result<(), String> {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    let ok = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10);
     let (m, d) = if ok {
-        (s[5..7].parse::<u32>().unwrap_or(0), s[8..10].parse::<u32>().unwrap_or(0))
+        (
+            s[5..7].parse::<u32>().unwrap_or(0),
+            s[8..10].parse::<u32>().unwrap_or(0),
+        )
     } else {
         (0, 0)
     };
@@ -315,7 +339,12 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     // Firms.
     let mut firm_ids: HashMap<String, u32> = HashMap::new();
     for rec in &raw.firms.records {
-        let mut row = Row { rec, table: &raw.firms, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.firms,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&FIRMS);
         let id = row.required_text("id", "a firm id");
         let name = row.text("name");
@@ -326,7 +355,10 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
             Some((k, loc)) => k
                 .parse::<FirmKind>()
                 .map_err(|_| {
-                    let msg = format!("unknown firm kind '{k}': expected one of {}", FirmKind::expected());
+                    let msg = format!(
+                        "unknown firm kind '{k}': expected one of {}",
+                        FirmKind::expected()
+                    );
                     row.fail(loc, msg)
                 })
                 .ok(),
@@ -341,13 +373,15 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let external_liabilities = row.required_number("external_liabilities", check_amount);
         let capital = row.optional_number("capital", check_any);
         let weight = row.optional_number("weight", check_amount);
-        let failed_on = row.text("failed_on").and_then(|(d, loc)| match check_date(&d) {
-            Ok(()) => Some(d),
-            Err(e) => {
-                row.fail(loc, e);
-                None
-            }
-        });
+        let failed_on = row
+            .text("failed_on")
+            .and_then(|(d, loc)| match check_date(&d) {
+                Ok(()) => Some(d),
+                Err(e) => {
+                    row.fail(loc, e);
+                    None
+                }
+            });
         let extra = row.extras();
         if let Some((id, loc)) = &id {
             let ix = parts.firms.len() as u32;
@@ -391,13 +425,19 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     // Assets.
     let mut asset_ids: HashMap<String, u32> = HashMap::new();
     for rec in &raw.assets.records {
-        let mut row = Row { rec, table: &raw.assets, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.assets,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&ASSETS);
         let id = row.required_text("id", "an asset id");
         let name = row.text("name");
         let price = row.required_number("price", check_price);
         let depth = row.optional_number("depth", |d| {
-            check_price(d).map_err(|_| format!("expected a positive market depth in units, found {d}"))
+            check_price(d)
+                .map_err(|_| format!("expected a positive market depth in units, found {d}"))
         });
         let extra = row.extras();
         if let Some((id, loc)) = &id {
@@ -417,21 +457,30 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         });
     }
 
-    let resolve = |row: &mut Row, name: &str, ids: &HashMap<String, u32>, what: &str| -> Option<u32> {
-        let (id, loc) = row.required_text(name, &format!("a {what} id"))?;
-        match ids.get(&id) {
-            Some(&ix) => Some(ix),
-            None => {
-                row.fail(loc, format!("unknown {what} '{id}': no such id in the {what}s table"));
-                None
+    let resolve =
+        |row: &mut Row, name: &str, ids: &HashMap<String, u32>, what: &str| -> Option<u32> {
+            let (id, loc) = row.required_text(name, &format!("a {what} id"))?;
+            match ids.get(&id) {
+                Some(&ix) => Some(ix),
+                None => {
+                    row.fail(
+                        loc,
+                        format!("unknown {what} '{id}': no such id in the {what}s table"),
+                    );
+                    None
+                }
             }
-        }
-    };
+        };
 
     // Exposures.
     let mut exposure_ids: HashMap<String, Location> = HashMap::new();
     for rec in &raw.exposures.records {
-        let mut row = Row { rec, table: &raw.exposures, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.exposures,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&EXPOSURES);
         let creditor = resolve(&mut row, "creditor", &firm_ids, "firm");
         let debtor = resolve(&mut row, "debtor", &firm_ids, "firm");
@@ -439,9 +488,13 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
             && c == d
             && let Some((id, loc)) = row.text("debtor")
         {
-            row.fail(loc, format!("self-exposure: firm '{id}' is both creditor and debtor"));
+            row.fail(
+                loc,
+                format!("self-exposure: firm '{id}' is both creditor and debtor"),
+            );
         }
-        let kind = match row.required_text("kind", &format!("one of {}", ExposureKind::expected())) {
+        let kind = match row.required_text("kind", &format!("one of {}", ExposureKind::expected()))
+        {
             Some((k, loc)) => k
                 .parse::<ExposureKind>()
                 .map_err(|_| {
@@ -461,33 +514,41 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let haircut = row.optional_number("haircut", check_haircut);
         let collateral = match (asset, units) {
             (_, Some(Err(()))) => None,
-            (Some((a, loc)), Some(Ok(units))) => match asset_ids.get(&a) {
-                Some(&asset) => Some(Collateral {
-                    exposure: parts.exposures.len() as u32,
-                    asset,
-                    units,
-                    haircut: haircut.unwrap_or(0.0),
-                }),
-                None => {
-                    row.fail(
+            (Some((a, loc)), Some(Ok(units))) => {
+                match asset_ids.get(&a) {
+                    Some(&asset) => Some(Collateral {
+                        exposure: parts.exposures.len() as u32,
+                        asset,
+                        units,
+                        haircut: haircut.unwrap_or(0.0),
+                    }),
+                    None => {
+                        row.fail(
                         loc,
                         format!("collateral asset '{a}' has no price: expected an id from assets.csv"),
                     );
-                    None
+                        None
+                    }
                 }
-            },
+            }
             (Some((_, loc)), None) => {
                 row.fail(loc, "collateral_asset given without collateral_units: expected the number of units pledged");
                 None
             }
             (None, Some(Ok(_))) => {
-                let loc = row.field("collateral_units").map(|f| f.loc.clone()).unwrap_or_default();
+                let loc = row
+                    .field("collateral_units")
+                    .map(|f| f.loc.clone())
+                    .unwrap_or_default();
                 row.fail(loc, "collateral_units given without collateral_asset: expected the id of the pledged asset");
                 None
             }
             (None, None) => {
                 if haircut.is_some_and(|h| h > 0.0) {
-                    let loc = row.field("haircut").map(|f| f.loc.clone()).unwrap_or_default();
+                    let loc = row
+                        .field("haircut")
+                        .map(|f| f.loc.clone())
+                        .unwrap_or_default();
                     row.fail(loc, "haircut given without collateral: expected collateral_asset and collateral_units");
                 }
                 None
@@ -500,7 +561,10 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let label = ExposureLabel {
             id: row.text("id").map(|(i, loc)| {
                 if let Some(prev) = exposure_ids.insert(i.clone(), loc.clone()) {
-                    row.fail(loc, format!("duplicate exposure id '{i}' (first used at {prev})"));
+                    row.fail(
+                        loc,
+                        format!("duplicate exposure id '{i}' (first used at {prev})"),
+                    );
                 }
                 i
             }),
@@ -509,7 +573,12 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         };
         if let (true, Some(creditor), Some(debtor), Some(kind)) = (row.ok, creditor, debtor, kind) {
             parts.collateral.extend(collateral);
-            parts.exposures.push(Exposure { creditor, debtor, kind, amount });
+            parts.exposures.push(Exposure {
+                creditor,
+                debtor,
+                kind,
+                amount,
+            });
             parts.labels.push(label);
         }
     }
@@ -517,7 +586,12 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     // Holdings.
     let mut seen: HashMap<(u32, u32), Location> = HashMap::new();
     for rec in &raw.holdings.records {
-        let mut row = Row { rec, table: &raw.holdings, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.holdings,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&HOLDINGS);
         let firm = resolve(&mut row, "firm", &firm_ids, "firm");
         let asset = resolve(&mut row, "asset", &asset_ids, "asset");
@@ -541,7 +615,11 @@ pub(crate) fn build(mut raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
              unit (thousands, millions)",
         ));
     }
-    if diags.is_empty() { Ok(parts) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(parts)
+    } else {
+        Err(diags)
+    }
 }
 
 /// Where the running total of every amount in the network (balance sheets, exposures, market
@@ -555,13 +633,23 @@ fn overflow(raw: &RawNetwork, parts: &Parts) -> Option<Location> {
         (!total.is_finite()).then(|| loc.clone())
     };
     for (f, rec) in parts.firms.iter().zip(&raw.firms.records) {
-        let xs = [f.cash, f.other_assets, f.external_liabilities, f.capital.unwrap_or(0.0)];
+        let xs = [
+            f.cash,
+            f.other_assets,
+            f.external_liabilities,
+            f.capital.unwrap_or(0.0),
+        ];
         if let Some(loc) = add(&xs, &rec.loc) {
             return Some(loc);
         }
     }
     let mut coll = parts.collateral.iter().peekable();
-    for (k, (e, rec)) in parts.exposures.iter().zip(&raw.exposures.records).enumerate() {
+    for (k, (e, rec)) in parts
+        .exposures
+        .iter()
+        .zip(&raw.exposures.records)
+        .enumerate()
+    {
         let mut pledged = 0.0;
         while let Some(c) = coll.next_if(|c| c.exposure as usize == k) {
             pledged += c.units * parts.assets[c.asset as usize].price;

@@ -190,7 +190,11 @@ fn rounds_with_ids(net: &Network, rounds: &[Round]) -> Vec<RoundOutcome> {
         .iter()
         .map(|r| RoundOutcome {
             round: r.round,
-            defaults: r.defaults.iter().map(|&i| net.firm_id(i as usize).to_string()).collect(),
+            defaults: r
+                .defaults
+                .iter()
+                .map(|&i| net.firm_id(i as usize).to_string())
+                .collect(),
             losses: finite(r.losses),
         })
         .collect()
@@ -365,7 +369,10 @@ impl SimulationResult {
         r.price_path = k
             .price_path
             .iter()
-            .map(|(round, p)| PricePoint { round: *round, prices: prices_map(p) })
+            .map(|(round, p)| PricePoint {
+                round: *round,
+                prices: prices_map(p),
+            })
             .collect();
         r.events = k
             .events
@@ -433,7 +440,12 @@ impl SimulationResult {
                 (None, Some(a)) => format!("price of {a}"),
                 (None, None) => "shock".to_string(),
             };
-            let _ = writeln!(out, "{pad}  ← {what}: {} {}", human_amount(c.loss), self.network.currency);
+            let _ = writeln!(
+                out,
+                "{pad}  ← {what}: {} {}",
+                human_amount(c.loss),
+                self.network.currency
+            );
             if let Some(x) = &c.firm
                 && let Some(j) = self.firms.iter().position(|g| &g.id == x)
                 && self.firms[j].defaulted
@@ -447,7 +459,8 @@ impl SimulationResult {
 
     /// The result as pretty JSON text (with a final newline).
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }
@@ -476,13 +489,22 @@ impl SimulationResult {
         for f in &self.firms {
             let cause = f
                 .cause
-                .map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                .map(|c| {
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                })
                 .unwrap_or_default();
             let by: Vec<String> = f
                 .caused_by
                 .iter()
                 .map(|c| {
-                    let who = c.firm.clone().or_else(|| c.asset.clone()).unwrap_or_default();
+                    let who = c
+                        .firm
+                        .clone()
+                        .or_else(|| c.asset.clone())
+                        .unwrap_or_default();
                     format!("{who}:{}", c.loss)
                 })
                 .collect();

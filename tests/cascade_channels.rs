@@ -139,14 +139,18 @@ fn fire_sale_defaults_an_overlapping_holder() {
     close("T untouched", k.price_path.last().unwrap().1[0], 1.0, TOL);
 }
 
-/// A run met by selling holdings, then a run that halts.
-/// E: cash 10, 20 units of T (price 1, depth 100), other assets 40, deposits of C 50:
-/// equity 10 + 20 + 40 − 50 = 20.
-/// 60% run: demand 30 = cash 10 + all 20 units sold at 1 → met; T → exp(−20/100) = e^−0.2.
-/// E then has other assets 40 against deposits 20: equity 20, no default.
-/// 80% run: demand 40 > 30 raised → E pays 30 pro rata and halts (run); its depositor's
-/// remaining 20 are frozen. In clearing E (in default) still has 40 of other assets for the
-/// 20 owed: C is paid in full by clearing and E keeps 20 — a liquidity default, not insolvency.
+/// A run met by selling holdings along the impact curve, then a run that halts.
+/// E: cash 10, 30 units of T (price 1, depth 100, β 1, so k = 0.01), other assets 40,
+/// deposits of C 50: equity 10 + 30 + 40 − 50 = 30. Selling u units raises
+/// (1 − e^(−u/100))·100 and leaves the price at e^(−u/100).
+/// 60% run: demand 30 = cash 10 + 20 from sales: 100(1 − e^(−u/100)) = 20 ⇒ e^(−u/100) = 0.8,
+/// u = 100 ln 1.25 = 22.314 units; T → 0.8. E keeps 7.686 units at 0.8 = 6.149, other
+/// assets 40, deposits 20: equity 26.149 (it lost 2.314 selling below book and 1.537 on the
+/// units it kept). No default.
+/// 80% run: demand 40; all 30 units raise 100(1 − e^−0.3) = 25.918, so E raises 35.918,
+/// pays that pro rata and halts (run); T → e^−0.3. Its depositor's remaining 14.082 are
+/// frozen; in clearing E (in default) still has 40 of other assets for them: C is paid in
+/// full by clearing and E keeps 40 − 14.082 = 25.918 — a liquidity default, not insolvency.
 #[test]
 fn run_met_then_run_that_halts() {
     let mut f = vec![firm("E", 10.0, 0.0), firm("C", 0.0, 0.0)];
@@ -160,7 +164,7 @@ fn run_met_then_run_that_halts() {
         holdings: vec![Holding {
             firm: 0,
             asset: 0,
-            units: 20.0,
+            units: 30.0,
         }],
         ..Default::default()
     })
@@ -174,13 +178,14 @@ fn run_met_then_run_that_halts() {
         &cascade_settings(),
     );
     assert!(k.defaulted.iter().all(|d| !d));
+    close("T after sale", k.price_path.last().unwrap().1[0], 0.8, TOL);
+    let kept = 30.0 - 100.0 * 1.25f64.ln();
     close(
-        "T after sale",
-        k.price_path.last().unwrap().1[0],
-        (-0.2f64).exp(),
+        "E equity",
+        k.clearing.equity_after[0],
+        40.0 + kept * 0.8 - 20.0,
         TOL,
     );
-    close("E equity", k.clearing.equity_after[0], 20.0, TOL);
     close("E paid", k.payments[0], 50.0, TOL); // 30 withdrawn + 20 cleared
 
     let k = run(
@@ -194,14 +199,26 @@ fn run_met_then_run_that_halts() {
     assert!(k.halted[0]);
     assert_eq!(k.cause[0], Some(Cause::Run));
     assert_eq!(k.default_round[0], Some(1));
+    let raised = 10.0 + 100.0 * (1.0 - (-0.3f64).exp());
     let w = k
         .events
         .iter()
         .find(|e| e.kind == EventKind::Withdrawal)
         .unwrap();
     close("demand", w.amount, 40.0, TOL);
-    close("paid", w.paid, 30.0, TOL);
-    close("E keeps", k.clearing.equity_after[0], 20.0, TOL);
+    close("paid", w.paid, raised, TOL);
+    close(
+        "T after sale",
+        k.price_path.last().unwrap().1[0],
+        (-0.3f64).exp(),
+        TOL,
+    );
+    close(
+        "E keeps",
+        k.clearing.equity_after[0],
+        40.0 - (50.0 - raised),
+        TOL,
+    );
     close("C receives in all", k.payments[0], 50.0, TOL);
 }
 
@@ -211,13 +228,14 @@ fn run_met_then_run_that_halts() {
 /// owes B 20 unsecured. L: cash 0, owes outsiders 50. B: cash 5, other assets 40, claim on A
 /// 20, deposits of C 30: equity 35. C: a customer pool.
 /// Round 1: T −50% → 0.75, cover 75 < 100: call 25; A raises its 10 of cash and halts
-/// (margin call; unmet 15). The loan is down to 90; L seizes and sells 100 units at 0.75 = 75,
-/// leaving 15 owed. Clearing: A has nothing left → pays 0; B has 5 + 40 ≥ 30 → solvent, but
-/// it lost 20 ≥ 10% of its equity 35 → its depositors run (30% of 30 = 9). T is re-marked
-/// for the 100 units sold: 0.75 · e^−0.1.
+/// (margin call; unmet 15). The loan is down to 90; L seizes the collateral and sells along
+/// the impact curve (k = 1/1000): covering 90 would take −1000 ln(1 − 90/750) = 127.8 units,
+/// more than the 100 pledged, so it sells all 100 for 750(1 − e^−0.1) = 71.372 and T falls to
+/// 0.75 e^−0.1; 18.628 stays owed. Clearing: A has nothing left → pays 0; B has 5 + 40 ≥ 30
+/// → solvent, but it lost 20 ≥ 10% of its equity 35 → its depositors run (30% of 30 = 9).
 /// Round 2: B raises its 5 of cash and halts (run, triggered by A; unpaid 4); C's deposit
 /// falls to 25. Clearing: B (in default) has 40 for 25 → pays in full, keeps 15.
-/// Totals: A paid 10 + 75 = 85 of 120; B paid 5 + 25 = 30 of 30.
+/// Totals: A paid 10 + 71.372 = 81.372 of 120; B paid 5 + 25 = 30 of 30.
 #[test]
 fn price_fall_margin_call_default_run() {
     let mut f = vec![
@@ -265,7 +283,8 @@ fn price_fall_margin_call_default_run() {
         "the run on B was started by A's failure"
     );
     close("unpaid withdrawal", k.caused_by[2][0].loss, 4.0, TOL);
-    close("A paid", k.payments[0], 85.0, TOL);
+    let proceeds = 750.0 * (1.0 - (-0.1f64).exp());
+    close("A paid", k.payments[0], 10.0 + proceeds, TOL);
     close("B paid", k.payments[2], 30.0, TOL);
     close("B keeps", k.clearing.equity_after[2], 15.0, TOL);
     close("L paid outsiders", k.payments[1], 50.0, TOL);
@@ -275,7 +294,7 @@ fn price_fall_margin_call_default_run() {
         .find(|e| e.kind == EventKind::Seizure)
         .unwrap();
     close("units seized", seizure.amount, 100.0, TOL);
-    close("proceeds", seizure.paid, 75.0, TOL);
+    close("proceeds", seizure.paid, proceeds, TOL);
     close(
         "T after the seizure sale",
         k.price_path.last().unwrap().1[0],

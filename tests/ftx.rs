@@ -150,7 +150,8 @@ fn every_shipped_scenario_and_variant_parses_and_resolves() {
 
 /// Alameda's post-shock assets (at the shocked prices, before any fire sale: prices only fall
 /// afterwards) are below what it owes, and it holds no claim on anyone: it must default, on
-/// its own balance sheet (price_fall), in the first round.
+/// its own balance sheet (price_fall), in the first clearing wave — no firm fails through
+/// solvency before it (halts for liquidity may come first).
 #[test]
 fn alameda_must_fail_on_the_price_fall() {
     let (net, _, _, marks, k) = run_nov_2022();
@@ -170,8 +171,20 @@ fn alameda_must_fail_on_the_price_fall() {
     // Solvent at pre-crisis prices: it is the price fall that sinks it.
     assert!(net.balance_sheets()[a].equity() > 0.0);
     assert!(k.defaulted[a]);
-    assert_eq!(k.default_round[a], Some(1));
     assert_eq!(k.cause[a], Some(Cause::PriceFall));
+    for i in 0..net.n_firms() {
+        let solvency = matches!(
+            k.cause[i],
+            Some(Cause::CounterpartyDefault | Cause::PriceFall | Cause::Shock)
+        );
+        if solvency {
+            assert!(
+                k.default_round[i] >= k.default_round[a],
+                "{} failed before Alameda",
+                net.firm_id(i)
+            );
+        }
+    }
 }
 
 /// Upper bound on the fraction FTX.com's remaining depositors can recover, from the model's
@@ -205,22 +218,34 @@ fn ftx_bounds(net: &Network, sc: &Scenario, s: &Settings, marks: &Marks) -> (f64
     (ftx_max - deposits, recovery_max)
 }
 
+/// FTX.com cannot meet the run: demand = run fraction × its deposits, while it can raise at
+/// most its cash plus what an unlimited sale of its SRM raises along the impact curve,
+/// `p · depth / β` at the shocked price. So it halts in round 1, a liquidity default (run). Its
+/// solvency bound shows it would fail anyway once Alameda's hole is counted.
 #[test]
-fn ftx_must_fail_through_alameda() {
+fn ftx_cannot_meet_the_run() {
     let (net, sc, s, marks, k) = run_nov_2022();
+    let f = ix(&net, "ftx_trading");
+    let deposits = owed(&net, f, |k| k == ExposureKind::Deposit);
+    let demand = withdrawal(&sc, "ftx_trading") * deposits;
+    let srm = net.asset_ix("SRM").unwrap() as usize;
+    let depth = net.assets()[srm].depth.unwrap();
+    let most = net.firms()[f].cash + marks.prices[srm] * depth / s.price_impact;
+    assert!(
+        most < demand,
+        "FTX.com can raise at most {:.0}M for a run of {:.0}M",
+        most / M,
+        demand / M
+    );
+    assert!(k.halted[f]);
+    assert_eq!(k.cause[f], Some(Cause::Run));
+    assert_eq!(k.default_round[f], Some(1));
     let (surplus_max, _) = ftx_bounds(&net, &sc, &s, &marks);
     assert!(
         surplus_max < 0.0,
         "FTX.com's best case is still short by {:.0}M",
         -surplus_max / M
     );
-    let f = ix(&net, "ftx_trading");
-    assert!(k.defaulted[f]);
-    // It pays the whole run (cash was rebuilt from what was paid out): its failure comes
-    // through Alameda, after Alameda's.
-    assert_eq!(k.cause[f], Some(Cause::CounterpartyDefault));
-    assert!(k.default_round[f] > k.default_round[ix(&net, "alameda")]);
-    assert_eq!(k.caused_by[f][0].firm, Some(ix(&net, "alameda") as u32));
 }
 
 /// BlockFi's best case: every other claim (its Alameda loan included) paid at face; the run on

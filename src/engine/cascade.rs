@@ -17,13 +17,12 @@
 //! 4. **Sales.** Firms newly in default or halted liquidate their holdings (fire sales).
 //! 5. **Contagious runs.** Depositors run (withdrawing `run_fraction`) on a firm that has lost
 //!    at least `run_trigger` of its book equity on counterparties in default.
-//! 6. **Prices.** Units sold in the round move each price: `p ← p · exp(−β · sold / depth)`
-//!    (no depth: no impact). Every holding and every collateral is re-marked at the new prices
-//!    in the next round (overlapping portfolios).
+//! 6. **Prices.** Every sale moves the price at once along `p ← p · exp(−β · sold / depth)`
+//!    (no depth: no impact) and raises the integral of the price along that curve; every
+//!    holding and every collateral is marked at the new prices (overlapping portfolios).
 //!
-//! The loop stops when a round changes nothing. Sales execute at the round's price; their
-//! impact is seen from the next round. With margin calls, runs and fire sales all switched off
-//! the cascade is exactly one clearing.
+//! The loop stops when a round changes nothing. With margin calls, runs and fire sales all
+//! switched off the cascade is exactly one clearing.
 
 use super::clearing::{Clearing, State, clear_state};
 use super::{Cause, Round};
@@ -119,34 +118,96 @@ struct World<'a> {
     holdings_of: Vec<Vec<usize>>,
     sold: Vec<f64>,
     paid: Vec<f64>,
+    /// Price impact β (0 when fire sales are off).
+    impact: f64,
 }
 
 impl World<'_> {
-    /// Raises up to `need` for firm `i`: cash first, then sales of its holdings pro rata at
-    /// current prices (recorded for the price impact). Returns what was raised.
+    /// Price-impact rate `k = β / depth` of asset `a` (0: no impact).
+    fn rate(&self, a: usize) -> f64 {
+        match self.net.assets()[a].depth {
+            Some(depth) if self.impact > 0.0 => self.impact / depth,
+            _ => 0.0,
+        }
+    }
+
+    /// What selling `units` of asset `a` now would raise: the integral of the price along
+    /// the impact curve, `p (1 − e^(−k·units)) / k` (`p · units` without impact).
+    fn proceeds(&self, a: usize, units: f64) -> f64 {
+        let (p, k) = (self.prices[a], self.rate(a));
+        if k > 0.0 {
+            p * (1.0 - (-k * units).exp()) / k
+        } else {
+            p * units
+        }
+    }
+
+    /// Units of asset `a` whose sale raises `amount`; `None` when even an unlimited sale
+    /// could not (it raises at most `p / k`).
+    fn units_for(&self, a: usize, amount: f64) -> Option<f64> {
+        let (p, k) = (self.prices[a], self.rate(a));
+        if p <= 0.0 {
+            return None;
+        }
+        if k == 0.0 {
+            return Some(amount / p);
+        }
+        let x = amount * k / p;
+        (x < 1.0).then(|| -(1.0 - x).ln() / k)
+    }
+
+    /// Sells `units` of asset `a` along the impact curve: the price falls at once to
+    /// `p e^(−k·units)` for every later sale and every holder. Returns the proceeds.
+    fn sell(&mut self, a: usize, units: f64) -> f64 {
+        let got = self.proceeds(a, units);
+        self.prices[a] *= (-self.rate(a) * units).exp();
+        self.sold[a] += units;
+        got
+    }
+
+    /// Raises up to `need` for firm `i`: cash first, then sales of the same fraction of each
+    /// of its holdings along the impact curves (the fraction found by bisection: proceeds
+    /// rise with it). Returns what was raised.
     fn raise(&mut self, i: usize, need: f64) -> f64 {
         let from_cash = self.cash[i].min(need);
         self.cash[i] -= from_cash;
-        let mut got = from_cash;
-        if got < need {
-            let value: f64 = self.holdings_of[i]
-                .iter()
-                .map(|&h| self.hold[h] * self.prices[self.net.holdings()[h].asset as usize])
-                .sum();
-            if value > 0.0 {
-                let frac = ((need - got) / value).min(1.0);
-                for &h in &self.holdings_of[i] {
-                    let a = self.net.holdings()[h].asset as usize;
-                    let units = if frac >= 1.0 {
-                        self.hold[h]
-                    } else {
-                        self.hold[h] * frac
-                    };
-                    self.hold[h] -= units;
-                    self.sold[a] += units;
-                    got += units * self.prices[a];
+        let rest = need - from_cash;
+        if rest <= 0.0 {
+            return from_cash;
+        }
+        let held: Vec<(usize, usize)> = self.holdings_of[i]
+            .iter()
+            .map(|&h| (h, self.net.holdings()[h].asset as usize))
+            .filter(|&(h, _)| self.hold[h] > 0.0)
+            .collect();
+        let raised = |f: f64| -> f64 {
+            held.iter()
+                .map(|&(h, a)| self.proceeds(a, f * self.hold[h]))
+                .sum()
+        };
+        let frac = if raised(1.0) <= rest {
+            1.0
+        } else {
+            let (mut lo, mut hi) = (0.0f64, 1.0f64);
+            for _ in 0..100 {
+                let mid = 0.5 * (lo + hi);
+                if raised(mid) < rest {
+                    lo = mid;
+                } else {
+                    hi = mid;
                 }
             }
+            hi
+        };
+        let mut got = from_cash;
+        for &(h, a) in &held {
+            let units = if frac >= 1.0 {
+                self.hold[h]
+            } else {
+                self.hold[h] * frac
+            };
+            self.hold[h] -= units;
+            got += self.sell(a, units);
         }
         got.min(need)
     }
@@ -186,6 +247,11 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         holdings_of,
         sold: vec![0.0; net.assets().len()],
         paid: vec![0.0; n],
+        impact: if settings.fire_sales {
+            settings.price_impact
+        } else {
+            0.0
+        },
     };
     // Firms failed outright have their own assets written off: nothing of theirs is sold.
     for (h, hold) in net.holdings().iter().enumerate() {
@@ -278,15 +344,11 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                     halts.push(d as u32);
                     halt_losses += call - met;
                     // The creditor seizes the collateral and sells what covers the loan.
-                    let price = w.prices[a];
-                    let units = if price > 0.0 {
-                        w.coll[wi].min(w.amounts[k] / price)
-                    } else {
-                        0.0
-                    };
-                    let proceeds = units * price;
+                    let units = w
+                        .units_for(a, w.amounts[k])
+                        .map_or(w.coll[wi], |u| u.min(w.coll[wi]));
+                    let proceeds = w.sell(a, units);
                     w.coll[wi] -= units;
-                    w.sold[a] += units;
                     w.amounts[k] -= proceeds;
                     w.cash[cr] += proceeds;
                     w.paid[d] += proceeds;
@@ -406,13 +468,13 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
             for &i in &newly {
                 let i = i as usize;
                 let mut value = 0.0;
-                for &h in &w.holdings_of[i] {
+                for h in w.holdings_of[i].clone() {
                     let a = net.holdings()[h].asset as usize;
                     let units = std::mem::take(&mut w.hold[h]);
                     if units > 0.0 {
-                        w.sold[a] += units;
-                        w.cash[i] += units * w.prices[a];
-                        value += units * w.prices[a];
+                        let got = w.sell(a, units);
+                        w.cash[i] += got;
+                        value += got;
                         events.push(Event {
                             round: g,
                             kind: EventKind::Liquidation,
@@ -420,7 +482,7 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                             counterparty: None,
                             asset: Some(a as u32),
                             amount: units,
-                            paid: units * w.prices[a],
+                            paid: got,
                         });
                     }
                 }
@@ -465,21 +527,10 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
             }
         }
 
-        // 6. Price impact of the round's sales.
-        if settings.fire_sales {
-            let mut moved = false;
-            for (a, asset) in net.assets().iter().enumerate() {
-                if let Some(depth) = asset.depth
-                    && w.sold[a] > 0.0
-                {
-                    w.prices[a] *= (-settings.price_impact * w.sold[a] / depth).exp();
-                    moved = true;
-                }
-            }
-            if moved {
-                price_path.push((g, w.prices.clone()));
-                changed = true;
-            }
+        // 6. Prices moved with every sale (along the impact curve); record where they are.
+        if w.sold.iter().any(|&u| u > 0.0) && price_path.last().map(|p| &p.1) != Some(&w.prices) {
+            price_path.push((g, w.prices.clone()));
+            changed = true;
         }
         let quiet = !changed && newly.is_empty();
         last = Some(c);

@@ -438,7 +438,7 @@ impl SimulationResult {
                 (Some(x), Some(a)) => format!("{x} via {a}"),
                 (Some(x), None) => x.clone(),
                 (None, Some(a)) => format!("price of {a}"),
-                (None, None) => "shock".to_string(),
+                (None, None) => "withdrawal shock".to_string(),
             };
             let _ = writeln!(
                 out,

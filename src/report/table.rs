@@ -85,7 +85,12 @@ pub fn render_table(r: &SimulationResult) -> String {
                         f.caused_by
                             .iter()
                             .take(3)
-                            .map(|c| c.firm.as_deref().or(c.asset.as_deref()).unwrap_or("shock"))
+                            .map(|c| {
+                                c.firm
+                                    .as_deref()
+                                    .or(c.asset.as_deref())
+                                    .unwrap_or("withdrawal shock")
+                            })
                             .collect::<Vec<_>>()
                             .join(", ")
                     })
@@ -116,7 +121,7 @@ pub fn render_table(r: &SimulationResult) -> String {
                 .price_path
                 .iter()
                 .filter_map(|p| p.prices.get(id).and_then(|v| v.as_f64()))
-                .map(|x| format!("{x:.4}"))
+                .map(price_text)
                 .collect();
             let mut shown: Vec<String> = Vec::new();
             for p in path {
@@ -199,4 +204,13 @@ pub fn render_table(r: &SimulationResult) -> String {
         let _ = writeln!(s, "Note: {n}");
     }
     s
+}
+
+/// A price for people: four decimals, or three significant digits when it is tiny.
+fn price_text(x: f64) -> String {
+    if x == 0.0 || x.abs() >= 0.01 {
+        format!("{x:.4}")
+    } else {
+        format!("{x:.3e}")
+    }
 }

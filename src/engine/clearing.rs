@@ -229,22 +229,21 @@ impl System {
             ),
             Seniority::Senior => (interbank, ext_liab),
         };
-        let triplets: Vec<(u32, u32, f64)> = net
-            .exposures()
-            .iter()
-            .enumerate()
-            .filter(|(k, e)| e.kind.is_debt() && st.amount(*k) - secured[*k] > 0.0)
-            .map(|(k, e)| {
-                let d = e.debtor as usize;
-                (e.creditor, e.debtor, (st.amount(k) - secured[k]) / pbar[d])
-            })
-            .collect();
+        // Πᵀ straight from the exposures (two passes, no list of triplets): row = creditor,
+        // entries (debtor, share of the debtor's pool), parallel loans summed.
+        let exposures = net.exposures();
+        let pi_t = Csr::summed_from(n, n, exposures.len(), |k| {
+            let e = exposures[k];
+            let unsecured = st.amount(k) - secured[k];
+            (e.kind.is_debt() && unsecured > 0.0)
+                .then(|| (e.creditor, e.debtor, unsecured / pbar[e.debtor as usize]))
+        });
         Self {
             n,
             alpha: s.alpha,
             beta: s.beta,
             tol: s.tolerance,
-            pi_t: Csr::from_triplets(n, &triplets),
+            pi_t,
             pbar,
             senior,
             base_ext,
@@ -492,8 +491,11 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     let net = st.net;
     let n = net.n_firms();
     let sys = System::build(st, settings);
-    let book = net.balance_sheets();
-    let equity_before: Vec<f64> = book.iter().map(BalanceSheet::equity).collect();
+    let equity_before: Vec<f64> = net
+        .balance_sheets()
+        .iter()
+        .map(BalanceSheet::equity)
+        .collect();
 
     let mut stake_value: Vec<f64> = sys.stakes.iter().map(|s| s.2).collect();
     let mut ext = sys.base_ext.clone();
@@ -666,7 +668,15 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     let mut least_checked = false;
     if settings.alpha == 1.0 && settings.beta == 1.0 {
         let want = settings.vector == Vector::Least;
-        let regular = is_regular(&sys, &ext);
+        let leaks: Vec<bool> = match settings.external {
+            Seniority::PariPassu => net
+                .firms()
+                .iter()
+                .map(|f| f.external_liabilities > 0.0)
+                .collect(),
+            Seniority::Senior => vec![false; n],
+        };
+        let regular = is_regular(&sys, &ext, &leaks);
         if want && regular {
             // Eisenberg & Noe, Theorem 2: a regular system has one clearing vector.
             least_checked = true;
@@ -812,11 +822,18 @@ fn contributions(sys: &System, j: usize, p: &[f64], stake_value: &[f64]) -> Vec<
 
 /// Eisenberg–Noe regularity: every firm that owes anything can reach, along its obligations,
 /// a firm with positive net external assets. Then the clearing vector is unique.
-fn is_regular(sys: &System, ext: &[f64]) -> bool {
+///
+/// A firm whose pool also pays creditors outside the network (external liabilities pari
+/// passu) counts as a start too: value leaks out through it, so a closed group of firms
+/// without outside assets that reaches it can only clear at zero — one solution.
+fn is_regular(sys: &System, ext: &[f64], external_pari_passu: &[bool]) -> bool {
     let n = sys.n;
     let mut seen: Vec<bool> = (0..n)
-        .map(|i| ext[i] + sys.secured_recv[i] - sys.senior[i] > 0.0)
+        .map(|i| ext[i] + sys.secured_recv[i] - sys.senior[i] > 0.0 || external_pari_passu[i])
         .collect();
+    if (0..n).all(|i| seen[i] || sys.pbar[i] <= 0.0) {
+        return true;
+    }
     let mut stack: Vec<u32> = (0..n as u32).filter(|&i| seen[i as usize]).collect();
     // Row j of Π transposed lists the debtors of j: the reverse obligation edges.
     while let Some(j) = stack.pop() {

@@ -36,6 +36,21 @@ pub struct Sweep {
     pub steps: usize,
 }
 
+impl From<&crate::scenario::SweepDef> for Sweep {
+    /// The sweep a scenario file defines.
+    fn from(d: &crate::scenario::SweepDef) -> Self {
+        Self {
+            target: d
+                .asset
+                .clone()
+                .map_or(SweepTarget::AssetLoss, SweepTarget::Price),
+            from: d.from,
+            to: d.to,
+            steps: d.steps,
+        }
+    }
+}
+
 impl Sweep {
     /// Parses `ASSET=FROM:TO:STEPS` (a price sweep, e.g. `FTT=0:-1:21`) or
     /// `asset_loss=FROM:TO:STEPS` (every firm loses that fraction of its external assets).

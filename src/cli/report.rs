@@ -65,15 +65,7 @@ pub fn run(a: ReportArgs) -> CmdResult {
     )];
     let sweep = match &a.sweep {
         Some(s) => Some(Sweep::parse(s).map_err(|e| Failure::BadInput(format!("--sweep: {e}")))?),
-        None => result.scenario.sweep.as_ref().map(|d| Sweep {
-            target: d
-                .asset
-                .clone()
-                .map_or(SweepTarget::AssetLoss, SweepTarget::Price),
-            from: d.from,
-            to: d.to,
-            steps: d.steps,
-        }),
+        None => result.scenario.sweep.as_ref().map(Sweep::from),
     };
     if let Some(sw) = sweep {
         if a.result.is_some() {

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use contagion::analysis::stress::{self, MonteCarlo, Sweep, SweepTarget};
+use contagion::analysis::stress::{self, MonteCarlo, Sweep};
 
 use super::args::StressArgs;
 use super::simulate::{inputs, prepare};
@@ -10,15 +10,7 @@ use super::{CmdResult, Failure, emit};
 
 pub fn run(a: StressArgs) -> CmdResult {
     let p = prepare(&a.network, &a.run)?;
-    let from_file = p.scenario.sweep.as_ref().map(|d| Sweep {
-        target: d
-            .asset
-            .clone()
-            .map_or(SweepTarget::AssetLoss, SweepTarget::Price),
-        from: d.from,
-        to: d.to,
-        steps: d.steps,
-    });
+    let from_file = p.scenario.sweep.as_ref().map(Sweep::from);
     let sweep = match &a.sweep {
         Some(s) => Some(Sweep::parse(s).map_err(|e| Failure::BadInput(format!("--sweep: {e}")))?),
         None => from_file,

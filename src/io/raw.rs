@@ -236,6 +236,18 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// Records `id` in `seen`; a second occurrence is a located error naming the first.
+    fn unique(&mut self, id: &Option<(String, Location)>, seen: &mut HashMap<String, Location>) {
+        if let Some((id, loc)) = id
+            && let Some(prev) = seen.insert(id.clone(), loc.clone())
+        {
+            self.fail(
+                loc.clone(),
+                format!("duplicate firm id '{id}' (first at {prev})"),
+            );
+        }
+    }
+
     /// `x_…` fields, as text.
     fn extras(&self) -> Extras {
         self.rec

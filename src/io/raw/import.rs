@@ -80,14 +80,7 @@ fn read_firms(path: &Path) -> Result<Vec<Sheet>, Error> {
         let capital = row.optional_number("capital", check_any);
         let total_assets = row.optional_number("total_assets", check_amount);
         let name = row.text("name").map(|(n, _)| n);
-        if let Some((id, loc)) = &id
-            && let Some(prev) = seen.insert(id.clone(), loc.clone())
-        {
-            row.fail(
-                loc.clone(),
-                format!("duplicate firm id '{id}' (first at {prev})"),
-            );
-        }
+        row.unique(&id, &mut seen);
         if let (true, Some((id, _)), Some(kind)) = (row.ok, id, kind) {
             out.push(Sheet {
                 firm: Firm {

@@ -70,14 +70,7 @@ pub(crate) fn build_marginals(table: &RawTable) -> Result<Marginals, Vec<Diagnos
         }
         let capital = row.optional_number("capital", check_any);
         out.has_balance_sheets |= capital.is_some();
-        if let Some((id, loc)) = &id
-            && let Some(prev) = ids.insert(id.clone(), loc.clone())
-        {
-            row.fail(
-                loc.clone(),
-                format!("duplicate firm id '{id}' (first at {prev})"),
-            );
-        }
+        row.unique(&id, &mut ids);
         if let (true, Some((id, _)), Some(kind)) = (row.ok, id, kind) {
             out.firms.push(Firm {
                 name: name.unwrap_or_else(|| id.clone()),

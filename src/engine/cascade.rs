@@ -476,7 +476,7 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                         w.cash[i] += got;
                         value += got;
                         events.push(Event {
-                            round: g,
+                            round: default_round[i].unwrap_or(g),
                             kind: EventKind::Liquidation,
                             firm: i as u32,
                             counterparty: None,

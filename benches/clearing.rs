@@ -1,1 +1,3 @@
-fn main(){}
+//! placeholder
+
+fn main() {}

@@ -162,12 +162,16 @@ impl Marks {
                     }
                     Some(_) => diags.push(Diagnostic::new(
                         loc(k).with_field("change"),
-                        format!("expected a price change ≥ −1 (−0.9 is a 90% fall), found {change}"),
+                        format!(
+                            "expected a price change ≥ −1 (−0.9 is a 90% fall), found {change}"
+                        ),
                     )),
                     None => diags.push(Diagnostic::new(loc(k), format!("unknown asset '{asset}'"))),
                 },
                 Shock::AssetLoss { firm: id, loss } => {
-                    let Some(i) = firm(k, id, &mut diags) else { continue };
+                    let Some(i) = firm(k, id, &mut diags) else {
+                        continue;
+                    };
                     let avail = m.cash[i] + m.other_assets[i];
                     let amount = match *loss {
                         Loss::Fraction(f) => {
@@ -192,14 +196,22 @@ impl Marks {
                     m.cash[i] = (m.cash[i] - (amount - from_other)).max(0.0);
                     m.shocked[i] = true;
                 }
-                Shock::Withdrawal { firm: id, fraction: f } => {
-                    let Some(i) = firm(k, id, &mut diags) else { continue };
+                Shock::Withdrawal {
+                    firm: id,
+                    fraction: f,
+                } => {
+                    let Some(i) = firm(k, id, &mut diags) else {
+                        continue;
+                    };
                     if fraction(k, "fraction", *f, &mut diags) {
                         m.withdrawal[i] = m.withdrawal[i].max(*f);
                         m.shocked[i] = true;
                     }
                 }
-                Shock::EquityShock { firm: id, fraction: f } => {
+                Shock::EquityShock {
+                    firm: id,
+                    fraction: f,
+                } => {
                     if !fraction(k, "fraction", *f, &mut diags) {
                         continue;
                     }
@@ -242,7 +254,10 @@ pub fn parse_scenario(file: &str, bytes: &[u8]) -> Result<Scenario, Error> {
                 if val.is_object() {
                     sc.settings = Some(val.clone());
                 } else {
-                    diags.push(Diagnostic::new(at(k.clone()), "expected an object of settings"));
+                    diags.push(Diagnostic::new(
+                        at(k.clone()),
+                        "expected an object of settings",
+                    ));
                 }
             }
             "shocks" => match val {
@@ -254,7 +269,10 @@ pub fn parse_scenario(file: &str, bytes: &[u8]) -> Result<Scenario, Error> {
                         }
                     }
                 }
-                _ => diags.push(Diagnostic::new(at(k.clone()), "expected an array of shocks")),
+                _ => diags.push(Diagnostic::new(
+                    at(k.clone()),
+                    "expected an array of shocks",
+                )),
             },
             k if k.starts_with("x_") => {}
             _ => diags.push(Diagnostic::new(
@@ -319,12 +337,17 @@ fn parse_shock(v: &Value, path: &str, file: &str) -> Result<Shock, Diagnostic> {
         if !(k == "type" || k == "kind" || allowed.contains(&k.as_str()) || k.starts_with("x_")) {
             return Err(Diagnostic::new(
                 at(k),
-                format!("unknown key '{k}' for a {ty} shock: expected {}", allowed.join(", ")),
+                format!(
+                    "unknown key '{k}' for a {ty} shock: expected {}",
+                    allowed.join(", ")
+                ),
             ));
         }
     }
     Ok(match ty {
-        "default" => Shock::Default { firm: text("firm")? },
+        "default" => Shock::Default {
+            firm: text("firm")?,
+        },
         "price" => Shock::Price {
             asset: text("asset")?,
             change: number("change")?,

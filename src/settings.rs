@@ -134,7 +134,9 @@ impl Settings {
             if v.is_finite() && v > 0.0 && v <= 1.0 {
                 Ok(())
             } else {
-                Err(Error::Invalid(format!("{name} must be in (0, 1], found {v}")))
+                Err(Error::Invalid(format!(
+                    "{name} must be in (0, 1], found {v}"
+                )))
             }
         };
         unit("alpha", self.alpha)?;
@@ -162,7 +164,10 @@ impl Settings {
     pub fn merge_json(mut self, v: &Value, file: &str) -> Result<Self, Error> {
         let mut diags = Vec::new();
         let Some(obj) = v.as_object() else {
-            return Err(Error::input(Location::file(file), "expected an object of settings"));
+            return Err(Error::input(
+                Location::file(file),
+                "expected an object of settings",
+            ));
         };
         for (k, val) in obj {
             let at = || Location::file(file).with_field(format!("settings.{k}"));
@@ -173,11 +178,13 @@ impl Settings {
                 "alpha" => num().map(|x| self.alpha = x),
                 "beta" => num().map(|x| self.beta = x),
                 "external" => text().and_then(Seniority::parse).map(|s| self.external = s),
-                "vector" => text().and_then(|s| match s {
-                    "greatest" => Ok(Vector::Greatest),
-                    "least" => Ok(Vector::Least),
-                    _ => Err(format!("expected greatest or least, found '{s}'")),
-                }).map(|x| self.vector = x),
+                "vector" => text()
+                    .and_then(|s| match s {
+                        "greatest" => Ok(Vector::Greatest),
+                        "least" => Ok(Vector::Least),
+                        _ => Err(format!("expected greatest or least, found '{s}'")),
+                    })
+                    .map(|x| self.vector = x),
                 "least" => val
                     .as_bool()
                     .ok_or_else(|| "expected true or false".to_string())
@@ -198,7 +205,10 @@ impl Settings {
             }
         }
         if let Err(Error::Invalid(msg)) = self.validate() {
-            diags.push(Diagnostic::new(Location::file(file).with_field("settings"), msg));
+            diags.push(Diagnostic::new(
+                Location::file(file).with_field("settings"),
+                msg,
+            ));
         }
         if diags.is_empty() {
             Ok(self)

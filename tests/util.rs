@@ -15,7 +15,9 @@ pub fn cli() -> assert_cmd::Command {
 
 /// Path of a shipped network under `graphs/`.
 pub fn graph(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("graphs").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("graphs")
+        .join(name)
 }
 
 /// A firm with only cash and external liabilities (the common case in textbook examples).
@@ -40,15 +42,28 @@ pub fn network(firms: &[(&str, f64, f64)], loans: &[(u32, u32, f64)]) -> Network
     let firms = firms.iter().map(|&(id, c, b)| firm(id, c, b)).collect();
     let exposures = loans
         .iter()
-        .map(|&(debtor, creditor, amount)| Exposure { creditor, debtor, kind: ExposureKind::Loan, amount })
+        .map(|&(debtor, creditor, amount)| Exposure {
+            creditor,
+            debtor,
+            kind: ExposureKind::Loan,
+            amount,
+        })
         .collect();
-    Network::from_parts(Parts { firms, exposures, ..Default::default() }).expect("valid network")
+    Network::from_parts(Parts {
+        firms,
+        exposures,
+        ..Default::default()
+    })
+    .expect("valid network")
 }
 
 /// Asserts two floats agree to `tol` (absolute), naming what differs.
 #[track_caller]
 pub fn close(what: &str, got: f64, want: f64, tol: f64) {
-    assert!((got - want).abs() <= tol, "{what}: got {got}, want {want} (tolerance {tol})");
+    assert!(
+        (got - want).abs() <= tol,
+        "{what}: got {got}, want {want} (tolerance {tol})"
+    );
 }
 
 /// Writes files into a fresh temporary directory and returns it.

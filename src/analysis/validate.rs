@@ -97,14 +97,22 @@ pub fn summarize(net: &Network, top: usize) -> Summary {
         })
         .collect();
     for e in net.exposures() {
-        let t = &mut by_kind[ExposureKind::ALL.iter().position(|k| *k == e.kind).unwrap_or(0)];
+        let t = &mut by_kind[ExposureKind::ALL
+            .iter()
+            .position(|k| *k == e.kind)
+            .unwrap_or(0)];
         t.count += 1;
         t.amount += e.amount;
     }
     by_kind.retain(|t| t.count > 0);
     let firms_by_kind: Vec<(String, usize)> = FirmKind::ALL
         .iter()
-        .map(|k| (k.to_string(), net.firms().iter().filter(|f| f.kind == *k).count()))
+        .map(|k| {
+            (
+                k.to_string(),
+                net.firms().iter().filter(|f| f.kind == *k).count(),
+            )
+        })
         .filter(|(_, c)| *c > 0)
         .collect();
     let mut order: Vec<usize> = (0..net.exposures().len()).collect();
@@ -147,7 +155,10 @@ pub fn summarize(net: &Network, top: usize) -> Summary {
         if let Some(c) = f.capital
             && c <= 0.0
         {
-            warnings.push(format!("{}: capital {c} ≤ 0: buffer-based models treat it as already in default", f.id));
+            warnings.push(format!(
+                "{}: capital {c} ≤ 0: buffer-based models treat it as already in default",
+                f.id
+            ));
         }
         if degree[i] == 0 {
             warnings.push(format!("{}: no exposures: isolated from the network", f.id));
@@ -197,7 +208,11 @@ pub fn summarize(net: &Network, top: usize) -> Summary {
         cycles: net
             .cycles()
             .into_iter()
-            .map(|c| c.into_iter().map(|i| net.firm_id(i as usize).to_string()).collect())
+            .map(|c| {
+                c.into_iter()
+                    .map(|i| net.firm_id(i as usize).to_string())
+                    .collect()
+            })
             .collect(),
         largest_exposures: largest,
         warnings,

@@ -19,10 +19,14 @@ pub enum Command {
     #[command(after_help = "Example:\n  contagion validate graphs/textbook-3")]
     Validate(ValidateArgs),
     /// Apply shocks and propagate them through the network.
-    #[command(after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior")]
+    #[command(
+        after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior"
+    )]
     Simulate(Box<SimulateArgs>),
     /// Convert a network between a CSV directory and a JSON document.
-    #[command(after_help = "Examples:\n  contagion convert graphs/textbook-3 -o textbook.json\n  contagion convert textbook.json -o textbook-csv/")]
+    #[command(
+        after_help = "Examples:\n  contagion convert graphs/textbook-3 -o textbook.json\n  contagion convert textbook.json -o textbook-csv/"
+    )]
     Convert(ConvertArgs),
 }
 
@@ -86,7 +90,11 @@ pub struct SimulateArgs {
     #[arg(long = "default", value_name = "FIRM")]
     pub defaults: Vec<String>,
     /// Price change of an asset, as a fraction or percentage: FTT=-0.9 or FTT=-90% (repeatable).
-    #[arg(long = "price", value_name = "ASSET=CHANGE", allow_hyphen_values = true)]
+    #[arg(
+        long = "price",
+        value_name = "ASSET=CHANGE",
+        allow_hyphen_values = true
+    )]
     pub prices: Vec<String>,
     /// Loss of a firm's cash and other assets: FIRM=AMOUNT or FIRM=PCT% (repeatable).
     #[arg(long = "asset-loss", value_name = "FIRM=AMOUNT|PCT%")]

@@ -71,7 +71,10 @@ pub(crate) fn emit(text: &str, out: Option<&Path>, inputs: &[&Path]) -> CmdResul
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     Err(Failure::Runtime(format!("writing to standard output: {e}")))
                 }
@@ -94,7 +97,9 @@ fn canonical(p: &Path) -> Option<PathBuf> {
 
 /// Refuses an output path that is an input file or lies inside an input directory.
 pub(crate) fn guard_output(out: &Path, inputs: &[&Path]) -> CmdResult {
-    let Some(o) = canonical(out) else { return Ok(()) };
+    let Some(o) = canonical(out) else {
+        return Ok(());
+    };
     for i in inputs {
         if let Some(c) = canonical(i)
             && (o == c || (c.is_dir() && o.starts_with(&c)))

@@ -20,20 +20,38 @@ fn split_pair<'a>(flag: &str, s: &'a str) -> Result<(&'a str, &'a str), Failure>
 
 /// Parses `0.25`, `-0.9` or `-90%` as a fraction.
 pub(crate) fn parse_fraction(flag: &str, v: &str) -> Result<f64, Failure> {
-    let bad = || Failure::BadInput(format!("--{flag}: expected a number or a percentage such as -90%, found '{v}'"));
+    let bad = || {
+        Failure::BadInput(format!(
+            "--{flag}: expected a number or a percentage such as -90%, found '{v}'"
+        ))
+    };
     match v.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0).map_err(|_| bad()),
+        Some(p) => p
+            .trim()
+            .parse::<f64>()
+            .map(|x| x / 100.0)
+            .map_err(|_| bad()),
         None => v.parse::<f64>().map_err(|_| bad()),
     }
     .and_then(|x| if x.is_finite() { Ok(x) } else { Err(bad()) })
 }
 
 /// Shocks given as flags.
-pub(crate) fn flag_shocks(defaults: &[String], prices: &[String], losses: &[String]) -> Result<Vec<Shock>, Failure> {
-    let mut shocks: Vec<Shock> = defaults.iter().map(|f| Shock::Default { firm: f.clone() }).collect();
+pub(crate) fn flag_shocks(
+    defaults: &[String],
+    prices: &[String],
+    losses: &[String],
+) -> Result<Vec<Shock>, Failure> {
+    let mut shocks: Vec<Shock> = defaults
+        .iter()
+        .map(|f| Shock::Default { firm: f.clone() })
+        .collect();
     for p in prices {
         let (asset, v) = split_pair("price", p)?;
-        shocks.push(Shock::Price { asset: asset.to_string(), change: parse_fraction("price", v)? });
+        shocks.push(Shock::Price {
+            asset: asset.to_string(),
+            change: parse_fraction("price", v)?,
+        });
     }
     for l in losses {
         let (firm, v) = split_pair("asset-loss", l)?;
@@ -41,10 +59,15 @@ pub(crate) fn flag_shocks(defaults: &[String], prices: &[String], losses: &[Stri
             Loss::Fraction(parse_fraction("asset-loss", v)?)
         } else {
             Loss::Amount(v.parse::<f64>().map_err(|_| {
-                Failure::BadInput(format!("--asset-loss: expected an amount or a percentage such as 25%, found '{v}'"))
+                Failure::BadInput(format!(
+                    "--asset-loss: expected an amount or a percentage such as 25%, found '{v}'"
+                ))
             })?)
         };
-        shocks.push(Shock::AssetLoss { firm: firm.to_string(), loss });
+        shocks.push(Shock::AssetLoss {
+            firm: firm.to_string(),
+            loss,
+        });
     }
     Ok(shocks)
 }
@@ -53,16 +76,22 @@ pub(crate) fn flag_shocks(defaults: &[String], prices: &[String], losses: &[Stri
 fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failure> {
     let mut scenario = match &a.scenario {
         Some(p) => {
-            let bytes = std::fs::read(p).map_err(|source| Error::Io { path: p.clone(), source })?;
+            let bytes = std::fs::read(p).map_err(|source| Error::Io {
+                path: p.clone(),
+                source,
+            })?;
             parse_scenario(&file_name(p), &bytes)?
         }
         None => Scenario::default(),
     };
     let mut settings = match &scenario.settings {
-        Some(v) => Settings::default().merge_json(v, &a.scenario.as_deref().map(file_name).unwrap_or_default())?,
+        Some(v) => Settings::default()
+            .merge_json(v, &a.scenario.as_deref().map(file_name).unwrap_or_default())?,
         None => Settings::default(),
     };
-    scenario.shocks.extend(flag_shocks(&a.defaults, &a.prices, &a.asset_losses)?);
+    scenario
+        .shocks
+        .extend(flag_shocks(&a.defaults, &a.prices, &a.asset_losses)?);
     if let Some(m) = a.model {
         settings.model = match m {
             ModelArg::Clearing => Model::Clearing,
@@ -101,7 +130,9 @@ fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failu
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub fn run(a: SimulateArgs) -> CmdResult {

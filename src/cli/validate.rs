@@ -13,15 +13,21 @@ pub fn run(a: ValidateArgs) -> CmdResult {
     let s = summarize(&net, a.top);
     let text = match a.format {
         Format::Json => {
-            let mut t = serde_json::to_string_pretty(&s)
-                .map_err(|e| Failure::Runtime(e.to_string()))?;
+            let mut t =
+                serde_json::to_string_pretty(&s).map_err(|e| Failure::Runtime(e.to_string()))?;
             t.push('\n');
             t
         }
         Format::Table => render(&s),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            let _ = w.write_record(["id", "total_assets", "total_liabilities", "equity", "capital"]);
+            let _ = w.write_record([
+                "id",
+                "total_assets",
+                "total_liabilities",
+                "equity",
+                "capital",
+            ]);
             for b in &s.balance_sheets {
                 let _ = w.write_record([
                     b.id.clone(),
@@ -44,9 +50,16 @@ fn render(s: &Summary) -> String {
         t,
         "{} — valid network ({c}{})",
         s.name.as_deref().unwrap_or("network"),
-        s.as_of.as_ref().map(|d| format!(", as of {d}")).unwrap_or_default()
+        s.as_of
+            .as_ref()
+            .map(|d| format!(", as of {d}"))
+            .unwrap_or_default()
     );
-    let kinds: Vec<String> = s.firms_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let kinds: Vec<String> = s
+        .firms_by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
     let _ = writeln!(t, "Firms: {} ({})", s.firms, kinds.join(", "));
     let _ = writeln!(
         t,
@@ -56,7 +69,13 @@ fn render(s: &Summary) -> String {
         human_amount(s.total_exposure)
     );
     for k in &s.exposures_by_kind {
-        let _ = writeln!(t, "  {:<12} {:>6}  {:>10}", k.kind, k.count, human_amount(k.amount));
+        let _ = writeln!(
+            t,
+            "  {:<12} {:>6}  {:>10}",
+            k.kind,
+            k.count,
+            human_amount(k.amount)
+        );
     }
     let _ = writeln!(t, "Assets: {}, holdings: {}", s.assets, s.holdings);
     let _ = writeln!(
@@ -66,7 +85,11 @@ fn render(s: &Summary) -> String {
         human_amount(s.total_external_liabilities)
     );
     let _ = writeln!(t, "\nDerived balance sheets ({c}):");
-    let _ = writeln!(t, "  {:<20} {:>12} {:>12} {:>12} {:>12}", "firm", "assets", "liabilities", "equity", "capital");
+    let _ = writeln!(
+        t,
+        "  {:<20} {:>12} {:>12} {:>12} {:>12}",
+        "firm", "assets", "liabilities", "equity", "capital"
+    );
     for b in &s.balance_sheets {
         let _ = writeln!(
             t,
@@ -79,12 +102,23 @@ fn render(s: &Summary) -> String {
         );
     }
     if s.cycles.is_empty() {
-        let _ = writeln!(t, "\nCycles of mutual exposure: none (the network is acyclic)");
+        let _ = writeln!(
+            t,
+            "\nCycles of mutual exposure: none (the network is acyclic)"
+        );
     } else {
-        let _ = writeln!(t, "\nCycles of mutual exposure ({} groups):", s.cycles.len());
+        let _ = writeln!(
+            t,
+            "\nCycles of mutual exposure ({} groups):",
+            s.cycles.len()
+        );
         for cyc in s.cycles.iter().take(10) {
             let shown: Vec<&str> = cyc.iter().take(12).map(String::as_str).collect();
-            let more = if cyc.len() > 12 { format!(", … ({} firms)", cyc.len()) } else { String::new() };
+            let more = if cyc.len() > 12 {
+                format!(", … ({} firms)", cyc.len())
+            } else {
+                String::new()
+            };
             let _ = writeln!(t, "  {}{more}", shown.join(", "));
         }
     }

@@ -329,9 +329,11 @@ pub fn clear(net: &Network, marks: &Marks, settings: &Settings) -> Clearing {
     let mut p = sys.pbar.clone();
     let mut inflow = vec![0.0; n];
     let mut in_default: Vec<bool> = marks.failed.clone();
-    let mut default_round: Vec<Option<u32>> =
-        in_default.iter().map(|&d| d.then_some(0)).collect();
-    let mut cause: Vec<Option<Cause>> = in_default.iter().map(|&d| d.then_some(Cause::Shock)).collect();
+    let mut default_round: Vec<Option<u32>> = in_default.iter().map(|&d| d.then_some(0)).collect();
+    let mut cause: Vec<Option<Cause>> = in_default
+        .iter()
+        .map(|&d| d.then_some(Cause::Shock))
+        .collect();
     let mut caused_by: Vec<Vec<Contribution>> = vec![Vec::new(); n];
     let mut set: Vec<u32> = (0..n as u32).filter(|&i| in_default[i as usize]).collect();
     let mut rounds = Vec::new();

@@ -182,7 +182,10 @@ pub(crate) fn read_raw(dir: &Path) -> Result<RawNetwork, Error> {
         if table.is_none() && required {
             diags.push(Diagnostic::new(
                 Location::file(dir.join(name).display().to_string()),
-                format!("file not found: a network directory needs {name} with columns {}", schema.describe()),
+                format!(
+                    "file not found: a network directory needs {name} with columns {}",
+                    schema.describe()
+                ),
             ));
         }
         let table = table.unwrap_or_default();
@@ -261,7 +264,11 @@ pub fn to_files(net: &Network) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let has_failed = firms.iter().any(|f| f.failed_on.is_some());
     let xcols = extra_columns(firms.iter().map(|f| &f.extra));
     let mut header: Vec<String> = FIRMS.required.iter().map(|s| s.to_string()).collect();
-    for (on, name) in [(has_capital, "capital"), (has_weight, "weight"), (has_failed, "failed_on")] {
+    for (on, name) in [
+        (has_capital, "capital"),
+        (has_weight, "weight"),
+        (has_failed, "failed_on"),
+    ] {
         if on {
             header.push(name.to_string());
         }
@@ -295,7 +302,8 @@ pub fn to_files(net: &Network) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let has_id = (0..net.exposures().len()).any(|k| net.label(k).is_some_and(|l| l.id.is_some()));
     let has_source =
         (0..net.exposures().len()).any(|k| net.label(k).is_some_and(|l| l.source.is_some()));
-    let xcols = extra_columns((0..net.exposures().len()).filter_map(|k| net.label(k).map(|l| &l.extra)));
+    let xcols =
+        extra_columns((0..net.exposures().len()).filter_map(|k| net.label(k).map(|l| &l.extra)));
     let mut header: Vec<String> = EXPOSURES.required.iter().map(|s| s.to_string()).collect();
     if has_coll {
         header.extend(["collateral_asset", "collateral_units", "haircut"].map(String::from));

@@ -113,7 +113,10 @@ fn meta_from(file: &str, parent: &str, v: &Value, diags: &mut Vec<Diagnostic>) -
 pub(crate) fn parse_value(file: &str, bytes: &[u8]) -> Result<(String, Value), Diagnostic> {
     let text = super::csv_dir::check_text(file, bytes)?;
     if text.trim().is_empty() {
-        return Err(Diagnostic::new(Location::file(file), "empty file: expected a JSON object"));
+        return Err(Diagnostic::new(
+            Location::file(file),
+            "empty file: expected a JSON object",
+        ));
     }
     match serde_json::from_str::<Value>(text) {
         Ok(v) => Ok((text.to_string(), v)),
@@ -130,7 +133,9 @@ pub(crate) fn parse_meta_file(file: &str, bytes: &[u8]) -> Result<Meta, Vec<Diag
     let (text, v) = parse_value(file, bytes).map_err(|d| vec![d])?;
     let mut diags = Vec::new();
     let meta = match &v {
-        Value::Object(o) if o.contains_key("meta") => meta_from(file, "meta", &o["meta"], &mut diags),
+        Value::Object(o) if o.contains_key("meta") => {
+            meta_from(file, "meta", &o["meta"], &mut diags)
+        }
         _ => meta_from(file, "", &v, &mut diags),
     };
     if diags.is_empty() {
@@ -152,8 +157,10 @@ pub(crate) fn read_raw(file: &str, bytes: &[u8]) -> Result<(RawNetwork, String),
         ));
     };
     for k in obj.keys() {
-        if !matches!(k.as_str(), "meta" | "firms" | "exposures" | "assets" | "holdings")
-            && !k.starts_with("x_")
+        if !matches!(
+            k.as_str(),
+            "meta" | "firms" | "exposures" | "assets" | "holdings"
+        ) && !k.starts_with("x_")
         {
             diags.push(Diagnostic::new(
                 json_loc(file, k.clone()),
@@ -263,7 +270,7 @@ impl Scanner<'_> {
 
     fn value(&mut self, path: String) {
         self.ws();
-        if self.wanted.iter().any(|w| *w == path) {
+        if self.wanted.contains(&path) {
             self.found.insert(path.clone(), (self.line, self.col));
         }
         match self.b.get(self.i) {
@@ -452,8 +459,12 @@ mod tests {
 
     #[test]
     fn locates_nested_values() {
-        let text = "{\n  \"firms\": [\n    {\"id\": \"A\"},\n    {\"id\": \"B\", \"cash\": -1}\n  ]\n}";
-        let mut d = vec![Diagnostic::new(json_loc("n.json", "firms[1].cash".into()), "x")];
+        let text =
+            "{\n  \"firms\": [\n    {\"id\": \"A\"},\n    {\"id\": \"B\", \"cash\": -1}\n  ]\n}";
+        let mut d = vec![Diagnostic::new(
+            json_loc("n.json", "firms[1].cash".into()),
+            "x",
+        )];
         locate(text, &mut d);
         assert_eq!(d[0].location.line, Some(4));
         assert_eq!(d[0].location.column, Some(25)); // `    {"id": "B", "cash": -1}`: the value starts at column 25

@@ -56,7 +56,10 @@ pub(crate) fn file_name(path: &Path) -> String {
 /// Saves a network: as one JSON document when `path` ends in `.json`, else as a CSV directory
 /// (created if needed). Every file is written atomically.
 pub fn save(net: &Network, path: &Path) -> Result<(), Error> {
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
         let mut bytes = serde_json::to_vec_pretty(&json::to_value(net))
             .map_err(|e| Error::Invalid(format!("writing JSON: {e}")))?;
         bytes.push(b'\n');
@@ -84,11 +87,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file_name(path),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!(".{}.tmp-{}", file_name(path), std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -85,7 +85,13 @@ pub(crate) const FIRMS: Schema = Schema {
 };
 pub(crate) const EXPOSURES: Schema = Schema {
     required: &["creditor", "debtor", "kind", "amount"],
-    optional: &["collateral_asset", "collateral_units", "haircut", "id", "source"],
+    optional: &[
+        "collateral_asset",
+        "collateral_units",
+        "haircut",
+        "id",
+        "source",
+    ],
 };
 pub(crate) const ASSETS: Schema = Schema {
     required: &["id", "name", "price"],
@@ -128,7 +134,10 @@ impl<'a> Row<'a> {
     fn missing(&mut self, name: &str, what: &str) {
         if !self.table.missing_reported.contains(name) {
             let loc = self.rec.loc.clone().with_field(name);
-            self.fail(loc, format!("missing required field '{name}': expected {what}"));
+            self.fail(
+                loc,
+                format!("missing required field '{name}': expected {what}"),
+            );
         } else {
             self.ok = false;
         }
@@ -204,7 +213,11 @@ impl<'a> Row<'a> {
         }
     }
 
-    fn optional_number(&mut self, name: &str, check: fn(f64) -> Result<f64, String>) -> Option<f64> {
+    fn optional_number(
+        &mut self,
+        name: &str,
+        check: fn(f64) -> Result<f64, String>,
+    ) -> Option<f64> {
         match self.number(name, check) {
             Some(Ok(v)) => Some(v),
             _ => None,
@@ -282,9 +295,17 @@ fn check_any(v: f64) -> Result<f64, String> {
 fn check_date(s: &str) -> Result<(), String> {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    let ok = b.len() == 10 && b[4] == b'-' && b[7] == b'-' && digits(0..4) && digits(5..7) && digits(8..10);
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(0..4)
+        && digits(5..7)
+        && digits(8..10);
     let (m, d) = if ok {
-        (s[5..7].parse::<u32>().unwrap_or(0), s[8..10].parse::<u32>().unwrap_or(0))
+        (
+            s[5..7].parse::<u32>().unwrap_or(0),
+            s[8..10].parse::<u32>().unwrap_or(0),
+        )
     } else {
         (0, 0)
     };
@@ -306,7 +327,12 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     // Firms.
     let mut firm_ids: HashMap<String, u32> = HashMap::new();
     for rec in &raw.firms.records {
-        let mut row = Row { rec, table: &raw.firms, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.firms,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&FIRMS);
         let id = row.required_text("id", "a firm id");
         let name = row.text("name");
@@ -326,13 +352,15 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let external_liabilities = row.required_number("external_liabilities", check_amount);
         let capital = row.optional_number("capital", check_any);
         let weight = row.optional_number("weight", check_amount);
-        let failed_on = row.text("failed_on").and_then(|(d, loc)| match check_date(&d) {
-            Ok(()) => Some(d),
-            Err(e) => {
-                row.fail(loc, e);
-                None
-            }
-        });
+        let failed_on = row
+            .text("failed_on")
+            .and_then(|(d, loc)| match check_date(&d) {
+                Ok(()) => Some(d),
+                Err(e) => {
+                    row.fail(loc, e);
+                    None
+                }
+            });
         let extra = row.extras();
         if let Some((id, loc)) = &id {
             let ix = parts.firms.len() as u32;
@@ -374,13 +402,19 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     // Assets.
     let mut asset_ids: HashMap<String, u32> = HashMap::new();
     for rec in &raw.assets.records {
-        let mut row = Row { rec, table: &raw.assets, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.assets,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&ASSETS);
         let id = row.required_text("id", "an asset id");
         let name = row.text("name");
         let price = row.required_number("price", check_price);
         let depth = row.optional_number("depth", |d| {
-            check_price(d).map_err(|_| format!("expected a positive market depth in units, found {d}"))
+            check_price(d)
+                .map_err(|_| format!("expected a positive market depth in units, found {d}"))
         });
         let extra = row.extras();
         if let Some((id, loc)) = &id {
@@ -400,31 +434,44 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         });
     }
 
-    let resolve = |row: &mut Row, name: &str, ids: &HashMap<String, u32>, what: &str| -> Option<u32> {
-        let (id, loc) = row.required_text(name, &format!("a {what} id"))?;
-        match ids.get(&id) {
-            Some(&ix) => Some(ix),
-            None => {
-                row.fail(loc, format!("unknown {what} '{id}': no such id in the {what}s table"));
-                None
+    let resolve =
+        |row: &mut Row, name: &str, ids: &HashMap<String, u32>, what: &str| -> Option<u32> {
+            let (id, loc) = row.required_text(name, &format!("a {what} id"))?;
+            match ids.get(&id) {
+                Some(&ix) => Some(ix),
+                None => {
+                    row.fail(
+                        loc,
+                        format!("unknown {what} '{id}': no such id in the {what}s table"),
+                    );
+                    None
+                }
             }
-        }
-    };
+        };
 
     // Exposures.
     let mut exposure_ids: HashMap<String, Location> = HashMap::new();
     for rec in &raw.exposures.records {
-        let mut row = Row { rec, table: &raw.exposures, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.exposures,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&EXPOSURES);
         let creditor = resolve(&mut row, "creditor", &firm_ids, "firm");
         let debtor = resolve(&mut row, "debtor", &firm_ids, "firm");
         if let (Some(c), Some(d)) = (creditor, debtor)
             && c == d
         {
-            let loc = row.field("debtor").map(|f| f.loc.clone()).unwrap_or_default();
+            let loc = row
+                .field("debtor")
+                .map(|f| f.loc.clone())
+                .unwrap_or_default();
             row.fail(loc, "self-exposure: creditor and debtor are the same firm");
         }
-        let kind = match row.required_text("kind", &format!("one of {}", ExposureKind::expected())) {
+        let kind = match row.required_text("kind", &format!("one of {}", ExposureKind::expected()))
+        {
             Some((k, loc)) => k.parse::<ExposureKind>().map_err(|e| row.fail(loc, e)).ok(),
             None => None,
         };
@@ -433,21 +480,23 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let units = row.optional_number("collateral_units", check_amount);
         let haircut = row.optional_number("haircut", check_haircut);
         let collateral = match (asset, units) {
-            (Some((a, loc)), Some(units)) => match asset_ids.get(&a) {
-                Some(&asset) => Some(Collateral {
-                    exposure: parts.exposures.len() as u32,
-                    asset,
-                    units,
-                    haircut: haircut.unwrap_or(0.0),
-                }),
-                None => {
-                    row.fail(
+            (Some((a, loc)), Some(units)) => {
+                match asset_ids.get(&a) {
+                    Some(&asset) => Some(Collateral {
+                        exposure: parts.exposures.len() as u32,
+                        asset,
+                        units,
+                        haircut: haircut.unwrap_or(0.0),
+                    }),
+                    None => {
+                        row.fail(
                         loc,
                         format!("collateral asset '{a}' has no price: expected an id from assets.csv"),
                     );
-                    None
+                        None
+                    }
                 }
-            },
+            }
             (Some((_, loc)), None) => {
                 if row.ok {
                     row.fail(loc.with_field("collateral_units"), "collateral_asset given without collateral_units: expected the number of units pledged");
@@ -455,13 +504,19 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
                 None
             }
             (None, Some(_)) => {
-                let loc = row.field("collateral_units").map(|f| f.loc.clone()).unwrap_or_default();
+                let loc = row
+                    .field("collateral_units")
+                    .map(|f| f.loc.clone())
+                    .unwrap_or_default();
                 row.fail(loc, "collateral_units given without collateral_asset: expected the id of the pledged asset");
                 None
             }
             (None, None) => {
                 if haircut.is_some_and(|h| h > 0.0) {
-                    let loc = row.field("haircut").map(|f| f.loc.clone()).unwrap_or_default();
+                    let loc = row
+                        .field("haircut")
+                        .map(|f| f.loc.clone())
+                        .unwrap_or_default();
                     row.fail(loc, "haircut given without collateral: expected collateral_asset and collateral_units");
                 }
                 None
@@ -474,7 +529,10 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         let label = ExposureLabel {
             id: row.text("id").map(|(i, loc)| {
                 if let Some(prev) = exposure_ids.insert(i.clone(), loc.clone()) {
-                    row.fail(loc, format!("duplicate exposure id '{i}' (first used at {prev})"));
+                    row.fail(
+                        loc,
+                        format!("duplicate exposure id '{i}' (first used at {prev})"),
+                    );
                 }
                 i
             }),
@@ -483,7 +541,12 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         };
         if let (true, Some(creditor), Some(debtor), Some(kind)) = (row.ok, creditor, debtor, kind) {
             parts.collateral.extend(collateral);
-            parts.exposures.push(Exposure { creditor, debtor, kind, amount });
+            parts.exposures.push(Exposure {
+                creditor,
+                debtor,
+                kind,
+                amount,
+            });
             parts.labels.push(label);
         }
     }
@@ -491,7 +554,12 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
     // Holdings.
     let mut seen: HashMap<(u32, u32), Location> = HashMap::new();
     for rec in &raw.holdings.records {
-        let mut row = Row { rec, table: &raw.holdings, diags: &mut diags, ok: true };
+        let mut row = Row {
+            rec,
+            table: &raw.holdings,
+            diags: &mut diags,
+            ok: true,
+        };
         row.check_unknown(&HOLDINGS);
         let firm = resolve(&mut row, "firm", &firm_ids, "firm");
         let asset = resolve(&mut row, "asset", &asset_ids, "asset");
@@ -505,7 +573,11 @@ pub(crate) fn build(raw: RawNetwork) -> Result<Parts, Vec<Diagnostic>> {
         }
     }
 
-    if diags.is_empty() { Ok(parts) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(parts)
+    } else {
+        Err(diags)
+    }
 }
 
 fn placeholder_firm() -> Firm {

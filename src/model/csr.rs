@@ -64,10 +64,7 @@ impl Csr {
     #[inline]
     pub fn row_dot(&self, r: usize, x: &[f64]) -> f64 {
         let (idx, val) = self.row(r);
-        idx.iter()
-            .zip(val)
-            .map(|(&c, &v)| v * x[c as usize])
-            .sum()
+        idx.iter().zip(val).map(|(&c, &v)| v * x[c as usize]).sum()
     }
 }
 

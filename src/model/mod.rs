@@ -210,7 +210,10 @@ impl Network {
                 diags.push(Diagnostic::new(loc(), "expected a non-empty firm id"));
             }
             if firm_index.insert(f.id.clone(), i as FirmIx).is_some() {
-                diags.push(Diagnostic::new(loc(), format!("duplicate firm id '{}'", f.id)));
+                diags.push(Diagnostic::new(
+                    loc(),
+                    format!("duplicate firm id '{}'", f.id),
+                ));
             }
             for (name, v) in [
                 ("cash", Some(f.cash)),
@@ -272,7 +275,10 @@ impl Network {
                 diags.push(Diagnostic::new(loc(), "index out of range"));
             }
             if w > 0 && parts.collateral[w - 1].exposure == c.exposure {
-                diags.push(Diagnostic::new(loc(), "exposure has two collateral entries"));
+                diags.push(Diagnostic::new(
+                    loc(),
+                    "exposure has two collateral entries",
+                ));
             }
             if let Err(msg) = check_amount(c.units) {
                 diags.push(Diagnostic::new(loc().with_field("collateral_units"), msg));

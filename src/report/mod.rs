@@ -144,7 +144,11 @@ fn rounds_with_ids(net: &Network, rounds: &[Round]) -> Vec<RoundOutcome> {
         .iter()
         .map(|r| RoundOutcome {
             round: r.round,
-            defaults: r.defaults.iter().map(|&i| net.firm_id(i as usize).to_string()).collect(),
+            defaults: r
+                .defaults
+                .iter()
+                .map(|&i| net.firm_id(i as usize).to_string())
+                .collect(),
             losses: finite(r.losses),
         })
         .collect()
@@ -259,7 +263,8 @@ impl SimulationResult {
 
     /// The result as pretty JSON text (with a final newline).
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
     }
@@ -288,9 +293,18 @@ impl SimulationResult {
         for f in &self.firms {
             let cause = f
                 .cause
-                .map(|c| serde_json::to_value(c).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default())
+                .map(|c| {
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default()
+                })
                 .unwrap_or_default();
-            let by: Vec<String> = f.caused_by.iter().map(|c| format!("{}:{}", c.firm, c.loss)).collect();
+            let by: Vec<String> = f
+                .caused_by
+                .iter()
+                .map(|c| format!("{}:{}", c.firm, c.loss))
+                .collect();
             let _ = w.write_record([
                 f.id.clone(),
                 f.name.clone(),

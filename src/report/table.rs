@@ -7,7 +7,13 @@ use super::{SimulationResult, cause_name, human_amount};
 fn pad(rows: &[Vec<String>], right_align: &[bool]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let width: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for r in rows {
@@ -46,9 +52,19 @@ pub fn render_table(r: &SimulationResult) -> String {
         m.model.as_str(),
         m.alpha,
         m.beta,
-        serde_json::to_value(m.external).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-        serde_json::to_value(m.vector).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
-        r.scenario.name.as_ref().map(|n| format!(", scenario {n}")).unwrap_or_default(),
+        serde_json::to_value(m.external)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        serde_json::to_value(m.vector)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        r.scenario
+            .name
+            .as_ref()
+            .map(|n| format!(", scenario {n}"))
+            .unwrap_or_default(),
     );
     if r.scenario.shocks.is_empty() {
         let _ = writeln!(s, "No shocks: the network is cleared as it stands.");
@@ -112,13 +128,17 @@ pub fn render_table(r: &SimulationResult) -> String {
         rows.push(vec![
             f.id.clone(),
             f.kind.clone(),
-            f.default_round.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            f.default_round
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "-".into()),
             f.cause.map(cause_name).unwrap_or("-").to_string(),
             human_amount(f.equity_before),
             human_amount(f.equity_after),
             f.payment.map(human_amount).unwrap_or_default(),
             f.obligations.map(human_amount).unwrap_or_default(),
-            f.recovery_rate.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_default(),
+            f.recovery_rate
+                .map(|x| format!("{:.1}%", 100.0 * x))
+                .unwrap_or_default(),
         ]);
     }
     let tot = |g: fn(&super::FirmOutcome) -> f64| r.firms.iter().map(g).sum::<f64>();
@@ -133,7 +153,10 @@ pub fn render_table(r: &SimulationResult) -> String {
         human_amount(tot(|f| f.obligations.unwrap_or(0.0))),
         String::new(),
     ]);
-    s.push_str(&pad(&rows, &[false, false, true, false, true, true, true, true, true]));
+    s.push_str(&pad(
+        &rows,
+        &[false, false, true, false, true, true, true, true, true],
+    ));
     let _ = writeln!(
         s,
         "\nLosses: {} {cur} in total ({} equity of firms in the network, {} external creditors).",
@@ -142,7 +165,11 @@ pub fn render_table(r: &SimulationResult) -> String {
         human_amount(r.summary.external_losses),
     );
     if !r.converged {
-        let _ = writeln!(s, "WARNING: did not converge in {} iterations.", r.iterations);
+        let _ = writeln!(
+            s,
+            "WARNING: did not converge in {} iterations.",
+            r.iterations
+        );
     }
     for n in &r.notes {
         let _ = writeln!(s, "Note: {n}");

@@ -43,6 +43,79 @@ impl Csr {
         }
     }
 
+    /// Like [`Csr::from_triplets`], but duplicate `(row, column)` pairs are summed into one
+    /// entry (at the position of the pair's first occurrence; sums in input order). `cols`
+    /// bounds the column indices. `O(rows + cols + entries)`, no sorting.
+    ///
+    /// # Panics
+    /// If a row index is `>= rows` or a column index `>= cols` (programming errors).
+    pub fn from_triplets_summed(rows: usize, cols: usize, triplets: &[(u32, u32, f64)]) -> Self {
+        let raw = Self::from_triplets(rows, triplets);
+        // `slot[c]` = position + 1 of column c's entry in the row being merged (0: none yet).
+        let mut slot = vec![0usize; cols];
+        let mut offsets = Vec::with_capacity(rows + 1);
+        let mut indices = Vec::with_capacity(raw.nnz());
+        let mut values = Vec::with_capacity(raw.nnz());
+        offsets.push(0);
+        for r in 0..rows {
+            let (idx, val) = raw.row(r);
+            let start = indices.len();
+            for (&c, &v) in idx.iter().zip(val) {
+                let at = slot[c as usize];
+                if at > start {
+                    values[at - 1] += v;
+                } else {
+                    indices.push(c);
+                    values.push(v);
+                    slot[c as usize] = indices.len();
+                }
+            }
+            offsets.push(indices.len());
+        }
+        Self {
+            offsets,
+            indices,
+            values,
+        }
+    }
+
+    /// The transpose, with `cols` rows: row `c` lists `(r, value)` for every entry `(r, c)`,
+    /// in increasing `r`. `O(rows + cols + entries)`.
+    pub fn transpose(&self, cols: usize) -> Self {
+        let mut triplets = Vec::with_capacity(self.nnz());
+        for r in 0..self.rows() {
+            let (idx, val) = self.row(r);
+            for (&c, &v) in idx.iter().zip(val) {
+                triplets.push((c, r as u32, v));
+            }
+        }
+        Self::from_triplets(cols, &triplets)
+    }
+
+    /// A matrix with the same rows whose entries are `f(row, column, value)`; entries for
+    /// which `f` returns `None` are dropped. Order within rows is kept.
+    pub fn filter_map(&self, mut f: impl FnMut(usize, u32, f64) -> Option<f64>) -> Self {
+        let mut offsets = Vec::with_capacity(self.offsets.len());
+        let mut indices = Vec::with_capacity(self.nnz());
+        let mut values = Vec::with_capacity(self.nnz());
+        offsets.push(0);
+        for r in 0..self.rows() {
+            let (idx, val) = self.row(r);
+            for (&c, &v) in idx.iter().zip(val) {
+                if let Some(x) = f(r, c, v) {
+                    indices.push(c);
+                    values.push(x);
+                }
+            }
+            offsets.push(indices.len());
+        }
+        Self {
+            offsets,
+            indices,
+            values,
+        }
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -81,5 +154,29 @@ mod tests {
         assert_eq!(m.row(1), (&[][..], &[][..]));
         assert_eq!(m.row(2), (&[0u32, 1][..], &[1.0, 3.0][..]));
         assert_eq!(m.row_dot(2, &[10.0, 100.0, 0.0]), 310.0);
+    }
+
+    #[test]
+    fn summing_duplicates_keeps_first_position() {
+        let m = Csr::from_triplets_summed(
+            2,
+            3,
+            &[
+                (0, 2, 1.0),
+                (1, 2, 5.0),
+                (0, 1, 2.0),
+                (0, 2, 4.0),
+                (1, 0, 1.0),
+            ],
+        );
+        assert_eq!(m.row(0), (&[2u32, 1][..], &[5.0, 2.0][..]));
+        assert_eq!(m.row(1), (&[2u32, 0][..], &[5.0, 1.0][..]));
+        let t = m.transpose(3);
+        assert_eq!(t.row(0), (&[1u32][..], &[1.0][..]));
+        assert_eq!(t.row(1), (&[0u32][..], &[2.0][..]));
+        assert_eq!(t.row(2), (&[0u32, 1][..], &[5.0, 5.0][..]));
+        let f = m.filter_map(|r, c, v| (c != 1).then_some(v * r as f64));
+        assert_eq!(f.row(0), (&[2u32][..], &[0.0][..]));
+        assert_eq!(f.row(1), (&[2u32, 0][..], &[5.0, 1.0][..]));
     }
 }

@@ -1,5 +1,6 @@
 //! One integration-test binary (links once): modules by concern.
 
+mod cascade_examples;
 mod clearing_examples;
 mod cli;
 mod malformed;

@@ -20,7 +20,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Apply shocks and propagate them through the network.
     #[command(
-        after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior"
+        after_help = "Examples:\n  contagion simulate graphs/textbook-3 --default A\n  contagion simulate graphs/textbook-3 --asset-loss A=50% --format json -o out.json\n  contagion simulate NETWORK --scenario scenario.json --alpha 0.5 --beta 0.9 --external senior\n  contagion simulate graphs/ring-4 --model debtrank --default A\n  contagion simulate graphs/ring-4 --model debtrank --variant nonlinear --nl-alpha 2 --equity-shock '*=5%'\n  contagion simulate graphs/ring-4 --model threshold --recovery 0.4 --default A"
     )]
     Simulate(Box<SimulateArgs>),
     /// Convert a network between a CSV directory and a JSON document.
@@ -59,6 +59,35 @@ pub struct ValidateArgs {
 pub enum ModelArg {
     /// Eisenberg–Noe clearing with Rogers–Veraart default costs.
     Clearing,
+    /// DebtRank (single-hit, linear or non-linear: see --variant).
+    Debtrank,
+    /// Furfine threshold cascade: sequential defaults with a recovery rate.
+    Threshold,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VariantArg {
+    /// Battiston et al. (2012): capped impacts, each firm propagates once.
+    SingleHit,
+    /// Bardoscia et al. (2015): increments of stress propagate.
+    Linear,
+    /// Bardoscia et al. (2016): increments of h·exp(α(h − 1)) propagate (--nl-alpha).
+    Nonlinear,
+}
+
+/// Settings of the buffer-based models (DebtRank, threshold).
+#[derive(Args, Debug, Default)]
+pub struct CascadeFlags {
+    /// DebtRank variant (default linear).
+    #[arg(long, value_enum)]
+    pub variant: Option<VariantArg>,
+    /// Non-linear DebtRank α ≥ 0 (default 1; implies --variant nonlinear; 0 is linear).
+    #[arg(long, value_name = "A")]
+    pub nl_alpha: Option<f64>,
+    /// Threshold model: fraction of an unsecured exposure recovered from a defaulted debtor,
+    /// in [0, 1] (default 0).
+    #[arg(long, value_name = "R")]
+    pub recovery: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -99,6 +128,12 @@ pub struct SimulateArgs {
     /// Loss of a firm's cash and other assets: FIRM=AMOUNT or FIRM=PCT% (repeatable).
     #[arg(long = "asset-loss", value_name = "FIRM=AMOUNT|PCT%")]
     pub asset_losses: Vec<String>,
+    /// Initial relative equity loss (DebtRank stress) of a firm: FIRM=0.05 or FIRM=5%; `*`
+    /// shocks every firm (repeatable; DebtRank and threshold).
+    #[arg(long = "equity-shock", value_name = "FIRM=FRACTION")]
+    pub equity_shocks: Vec<String>,
+    #[command(flatten)]
+    pub cascade: CascadeFlags,
     /// Rogers–Veraart α: fraction of external assets a defaulting firm realises (default 1).
     #[arg(long)]
     pub alpha: Option<f64>,

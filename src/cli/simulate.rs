@@ -5,9 +5,11 @@ use std::path::Path;
 use contagion::error::Error;
 use contagion::report::{SimulationResult, render_table};
 use contagion::scenario::{Loss, Marks, Scenario, Shock, parse_scenario};
-use contagion::settings::{Model, Seniority, Settings, Solver, Vector};
+use contagion::settings::{Model, Seniority, Settings, Solver, Variant, Vector};
 
-use super::args::{ExternalArg, Format, ModelArg, SimulateArgs, SolverArg};
+use super::args::{
+    CascadeFlags, ExternalArg, Format, ModelArg, SimulateArgs, SolverArg, VariantArg,
+};
 use super::{CmdResult, Failure, emit};
 
 /// Splits `KEY=VALUE`.
@@ -72,6 +74,75 @@ pub(crate) fn flag_shocks(
     Ok(shocks)
 }
 
+/// Parses `--equity-shock FIRM=FRACTION` flags (`0.05` or `5%`; firm `*` for every firm).
+pub(crate) fn equity_shocks(flags: &[String]) -> Result<Vec<Shock>, Failure> {
+    flags
+        .iter()
+        .map(|f| {
+            let (firm, v) = split_pair("equity-shock", f)?;
+            Ok(Shock::EquityShock {
+                firm: firm.to_string(),
+                fraction: parse_fraction("equity-shock", v)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn model_of(m: ModelArg) -> Model {
+    match m {
+        ModelArg::Clearing => Model::Clearing,
+        ModelArg::Debtrank => Model::Debtrank,
+        ModelArg::Threshold => Model::Threshold,
+    }
+}
+
+/// Applies the DebtRank and threshold flags, after rejecting flags that the chosen model
+/// would ignore (`clearing_flags`: whether any clearing-only flag was given).
+pub(crate) fn apply_cascade_flags(
+    settings: &mut Settings,
+    f: &CascadeFlags,
+    clearing_flags: bool,
+) -> Result<(), Failure> {
+    let model = settings.model.as_str();
+    if clearing_flags && settings.model != Model::Clearing {
+        return Err(Failure::BadInput(format!(
+            "--alpha, --beta, --external, --least and --solver apply to --model clearing, not {model}"
+        )));
+    }
+    if (f.variant.is_some() || f.nl_alpha.is_some()) && settings.model != Model::Debtrank {
+        return Err(Failure::BadInput(format!(
+            "--variant and --nl-alpha apply to --model debtrank, not {model}"
+        )));
+    }
+    if f.recovery.is_some() && settings.model != Model::Threshold {
+        return Err(Failure::BadInput(format!(
+            "--recovery applies to --model threshold, not {model}"
+        )));
+    }
+    if let Some(v) = f.variant {
+        settings.variant = match v {
+            VariantArg::SingleHit => Variant::SingleHit,
+            VariantArg::Linear => Variant::Linear,
+            VariantArg::Nonlinear => Variant::Nonlinear,
+        };
+    }
+    if let Some(x) = f.nl_alpha {
+        match f.variant {
+            None | Some(VariantArg::Nonlinear) => settings.variant = Variant::Nonlinear,
+            Some(_) => {
+                return Err(Failure::BadInput(
+                    "--nl-alpha applies to --variant nonlinear".into(),
+                ));
+            }
+        }
+        settings.nl_alpha = x;
+    }
+    if let Some(r) = f.recovery {
+        settings.recovery = r;
+    }
+    Ok(())
+}
+
 /// Reads the scenario file, if any, and merges the command line into it.
 fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failure> {
     let mut scenario = match &a.scenario {
@@ -92,10 +163,25 @@ fn scenario_and_settings(a: &SimulateArgs) -> Result<(Scenario, Settings), Failu
     scenario
         .shocks
         .extend(flag_shocks(&a.defaults, &a.prices, &a.asset_losses)?);
+    scenario.shocks.extend(equity_shocks(&a.equity_shocks)?);
     if let Some(m) = a.model {
-        settings.model = match m {
-            ModelArg::Clearing => Model::Clearing,
-        };
+        settings.model = model_of(m);
+    }
+    let clearing_flags = a.alpha.is_some()
+        || a.beta.is_some()
+        || a.external.is_some()
+        || a.least
+        || a.solver.is_some();
+    apply_cascade_flags(&mut settings, &a.cascade, clearing_flags)?;
+    if settings.model == Model::Clearing
+        && scenario
+            .shocks
+            .iter()
+            .any(|s| matches!(s, Shock::EquityShock { .. }))
+    {
+        return Err(Failure::BadInput(
+            "equity shocks apply to --model debtrank and --model threshold, not to clearing".into(),
+        ));
     }
     if let Some(x) = a.alpha {
         settings.alpha = x;
@@ -143,6 +229,14 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         Model::Clearing => {
             let c = contagion::engine::clearing::clear(&net, &marks, &settings);
             SimulationResult::from_clearing(&net, &scenario, &settings, &marks, &c)
+        }
+        Model::Debtrank => {
+            let c = contagion::engine::debtrank::debtrank(&net, &marks, &settings);
+            SimulationResult::from_cascade(&net, &scenario, &settings, &marks, &c)
+        }
+        Model::Threshold => {
+            let c = contagion::engine::threshold::threshold(&net, &marks, &settings);
+            SimulationResult::from_cascade(&net, &scenario, &settings, &marks, &c)
         }
     };
     let text = match a.format {

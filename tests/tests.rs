@@ -5,4 +5,5 @@ mod clearing_examples;
 mod cli;
 mod malformed;
 mod properties;
+mod rank;
 mod util;

@@ -3,6 +3,7 @@
 
 mod args;
 mod convert;
+mod rank;
 mod simulate;
 mod validate;
 
@@ -46,6 +47,7 @@ pub fn main() -> i32 {
         args::Command::Validate(a) => validate::run(a),
         args::Command::Simulate(a) => simulate::run(*a),
         args::Command::Convert(a) => convert::run(a),
+        args::Command::Rank(a) => rank::run(*a),
     };
     match res {
         Ok(()) => 0,

@@ -41,8 +41,8 @@ pub enum WeightSource {
 pub struct LossNetwork {
     /// Buffer `E_i` in currency units (may be zero or negative: see the module docs).
     pub buffer: Vec<f64>,
-    /// Exposures at risk by debtor: row `j` lists `(i, A_ij)` for every creditor `i` of `j`
-    /// with a positive exposure at risk (pairs merged, first-occurrence order).
+    /// Exposures at risk by creditor: row `i` lists `(j, A_ij)` for every debtor `j` of `i`
+    /// with a positive exposure at risk (pairs merged, in the order of their first exposure).
     pub at_risk: Csr,
     /// System weights `v_i`, summing to 1 (0 for an empty network).
     pub weight: Vec<f64>,
@@ -57,29 +57,14 @@ impl LossNetwork {
     /// `O(n + m)`.
     pub fn build(net: &Network, marks: &Marks) -> Self {
         let n = net.n_firms();
-        let book = net.balance_sheets();
+        let (book, at_risk) = rayon::join(|| net.balance_sheets(), || at_risk(net, marks));
         let buffer: Vec<f64> = net
             .firms()
             .iter()
             .zip(&book)
             .map(|(f, b)| f.capital.unwrap_or_else(|| b.equity()))
             .collect();
-        let mut cover = vec![0.0; net.exposures().len()];
-        for c in net.collateral() {
-            let e = &net.exposures()[c.exposure as usize];
-            let value = c.units * marks.prices[c.asset as usize] * (1.0 - c.haircut);
-            cover[c.exposure as usize] = value.min(e.amount);
-        }
-        let triplets: Vec<(u32, u32, f64)> = net
-            .exposures()
-            .iter()
-            .zip(&cover)
-            .filter_map(|(e, &c)| {
-                let a = e.amount - c;
-                (a > 0.0).then_some((e.debtor, e.creditor, a))
-            })
-            .collect();
-        let at_risk = Csr::from_triplets_summed(n, n, &triplets);
+        debug_assert_eq!(buffer.len(), n);
         let (weight, weight_source, missing_weights) = weights(net, &book);
         Self {
             buffer,
@@ -100,6 +85,26 @@ impl LossNetwork {
     pub fn insolvent(&self, i: usize) -> bool {
         self.buffer[i] <= 0.0
     }
+}
+
+/// Exposures at risk by creditor (see [`LossNetwork::at_risk`]).
+fn at_risk(net: &Network, marks: &Marks) -> Csr {
+    let n = net.n_firms();
+    let exposures = net.exposures();
+    let mut cover = Vec::new();
+    if !net.collateral().is_empty() {
+        cover = vec![0.0; exposures.len()];
+        for c in net.collateral() {
+            let e = &exposures[c.exposure as usize];
+            let value = c.units * marks.prices[c.asset as usize] * (1.0 - c.haircut);
+            cover[c.exposure as usize] = value.min(e.amount);
+        }
+    }
+    Csr::summed_from(n, n, exposures.len(), |k| {
+        let e = &exposures[k];
+        let a = e.amount - cover.get(k).copied().unwrap_or(0.0);
+        (a > 0.0).then_some((e.creditor, e.debtor, a))
+    })
 }
 
 /// System weights `v_i` (sum 1) from the `weight` column or book total assets (see the module

@@ -59,7 +59,7 @@ use crate::settings::{Settings, Variant};
 
 /// Relative gap between the Collatz–Wielandt bounds at which the spectral-radius power
 /// iteration stops.
-pub const SPECTRAL_TOLERANCE: f64 = 1e-10;
+pub const SPECTRAL_TOLERANCE: f64 = 1e-9;
 /// Cap on power-iteration sweeps for the spectral radius.
 pub const SPECTRAL_MAX_SWEEPS: usize = 1000;
 
@@ -73,31 +73,80 @@ const FULL: u8 = 16;
 #[derive(Debug, Clone)]
 pub struct Leverage {
     losses: LossNetwork,
-    /// `Λ` by debtor: row `j` lists `(i, Λ_ij = A_ij / E_i)` for creditors with `E_i > 0`.
-    by_debtor: Csr,
-    /// `Λ` by creditor: row `i` lists `(j, Λ_ij)` in increasing `j`: the fixed order of every
-    /// sum of increments a firm receives.
+    /// `Λ` by creditor: row `i` lists `(j, Λ_ij = A_ij / E_i)` for creditors with `E_i > 0`,
+    /// in a fixed order: the order of every sum of increments a firm receives.
     by_creditor: Csr,
+    /// Whom each firm's distress can reach: the creditors of its exposures (a superset of
+    /// the nonzero entries of its column of `Λ`).
+    reach: Reach,
+    /// Whether each firm's column of `Λ` has a nonzero entry (someone to pass stress to).
+    has_creditors: Vec<bool>,
+}
+
+/// Creditors of each debtor's exposures, for finding the firms a round reaches.
+#[derive(Debug, Clone)]
+struct Reach {
+    offsets: Vec<usize>,
+    creditors: Vec<u32>,
+}
+
+impl Reach {
+    /// Counting sort of the exposures by debtor. `O(n + m)`.
+    fn build(net: &Network) -> Self {
+        let n = net.n_firms();
+        let mut offsets = vec![0usize; n + 1];
+        for e in net.exposures() {
+            offsets[e.debtor as usize + 1] += 1;
+        }
+        for j in 0..n {
+            offsets[j + 1] += offsets[j];
+        }
+        let mut fill = offsets.clone();
+        let mut creditors = vec![0u32; net.exposures().len()];
+        for e in net.exposures() {
+            let at = &mut fill[e.debtor as usize];
+            creditors[*at] = e.creditor;
+            *at += 1;
+        }
+        Self { offsets, creditors }
+    }
+
+    #[inline]
+    fn row(&self, j: usize) -> &[u32] {
+        &self.creditors[self.offsets[j]..self.offsets[j + 1]]
+    }
 }
 
 impl Leverage {
     /// Builds `Λ` from the network, with collateral valued at the prices in `marks`.
     /// `O(n + m)`.
     pub fn build(net: &Network, marks: &Marks) -> Self {
-        Self::from_losses(LossNetwork::build(net, marks))
+        let (losses, reach) = rayon::join(|| LossNetwork::build(net, marks), || Reach::build(net));
+        Self::assemble(losses, reach)
     }
 
-    /// Builds `Λ` from buffers and exposures at risk.
-    pub fn from_losses(losses: LossNetwork) -> Self {
-        let by_debtor = losses.at_risk.filter_map(|_, i, a| {
-            let e = losses.buffer[i as usize];
+    /// Builds `Λ` from buffers and exposures at risk (`net` must be the network they come
+    /// from).
+    pub fn from_losses(net: &Network, losses: LossNetwork) -> Self {
+        Self::assemble(losses, Reach::build(net))
+    }
+
+    fn assemble(losses: LossNetwork, reach: Reach) -> Self {
+        let by_creditor = losses.at_risk.filter_map(|i, _, a| {
+            let e = losses.buffer[i];
             (e > 0.0).then_some(a / e)
         });
-        let by_creditor = by_debtor.transpose(losses.n());
+        let mut has_creditors = vec![false; losses.n()];
+        for i in 0..losses.n() {
+            for &j in by_creditor.row(i).0 {
+                has_creditors[j as usize] = true;
+            }
+        }
         Self {
             losses,
-            by_debtor,
             by_creditor,
+            reach,
+            has_creditors,
         }
     }
 
@@ -106,9 +155,9 @@ impl Leverage {
         &self.losses
     }
 
-    /// `Λ` stored by debtor: row `j` lists `(i, Λ_ij)`.
-    pub fn by_debtor(&self) -> &Csr {
-        &self.by_debtor
+    /// `Λ` stored by creditor: row `i` lists `(j, Λ_ij)`.
+    pub fn by_creditor(&self) -> &Csr {
+        &self.by_creditor
     }
 
     /// Number of firms.
@@ -120,12 +169,12 @@ impl Leverage {
     /// frontier: they would pass nothing).
     #[inline]
     fn has_creditors(&self, i: usize) -> bool {
-        !self.by_debtor.row(i).0.is_empty()
+        self.has_creditors[i]
     }
 
     /// Spectral radius `ρ(Λ)` by power iteration (see [`spectral_radius`]).
     pub fn spectral_radius(&self) -> SpectralRadius {
-        spectral_radius(&self.by_debtor, SPECTRAL_TOLERANCE, SPECTRAL_MAX_SWEEPS)
+        spectral_radius(&self.by_creditor, SPECTRAL_TOLERANCE, SPECTRAL_MAX_SWEEPS)
     }
 }
 
@@ -169,6 +218,14 @@ fn snap(x: f64, tol: f64) -> f64 {
 #[inline(always)]
 fn absorb_one(old: f64, a: f64, tol: f64) -> f64 {
     snap((old + a).min(1.0), tol)
+}
+
+/// Whether a round with `frontier` firms passing stress runs densely: every firm that can
+/// still take stress sums its row of `Λ` (most would be reached anyway), instead of first
+/// listing the creditors the frontier reaches. Either way each firm's sum is the same.
+#[inline]
+fn is_dense(frontier: usize, n: usize) -> bool {
+    frontier * 4 >= n
 }
 
 /// `alpha` of `p(h)` for a variant.
@@ -353,6 +410,7 @@ impl Workspace {
     /// Every frontier firm sets what it passes on (its increment; its level, single-hit) and
     /// marks its creditors as receiving.
     fn pass(&mut self, lev: &Leverage) {
+        let dense = is_dense(self.frontier.len(), lev.n());
         for k in 0..self.frontier.len() {
             let j = self.frontier[k] as usize;
             let dp = if self.variant == Variant::SingleHit {
@@ -365,8 +423,8 @@ impl Workspace {
                 dp
             };
             self.dp[j] = dp;
-            if dp > 0.0 {
-                for &i in lev.by_debtor.row(j).0 {
+            if dp > 0.0 && !dense {
+                for &i in lev.reach.row(j) {
                     let iu = i as usize;
                     // A firm at stress 1 can take nothing more (and has nothing left to
                     // pass on once it has passed on its last rise).
@@ -376,6 +434,11 @@ impl Workspace {
                     }
                 }
             }
+        }
+        if dense {
+            self.receiving.clear();
+            self.receiving
+                .extend((0..lev.n() as u32).filter(|&i| self.h[i as usize] < 1.0));
         }
     }
 
@@ -597,7 +660,8 @@ impl<const B: usize> Batch<B> {
             0
         }; B];
         self.round[i] = [if insolvent { 0 } else { NO_ROUND }; B];
-        self.flags[i] = 0;
+        // A firm without a buffer takes no stress: never a receiver.
+        self.flags[i] = if insolvent { FULL } else { 0 };
     }
 
     #[inline]
@@ -635,6 +699,7 @@ impl<const B: usize> Batch<B> {
         mut on_default: impl FnMut(usize, usize),
     ) -> Vec<Impact> {
         assert!(sources.len() <= B, "at most {B} scenarios per batch");
+        let n = lev.n();
         let lanes = sources.len();
         let tol = settings.tolerance;
         let single = self.variant == Variant::SingleHit;
@@ -691,6 +756,7 @@ impl<const B: usize> Batch<B> {
             }
             t += 1;
             // Pass. Lanes past `lanes` hold the unshocked state and never pass anything.
+            let dense = is_dense(self.frontier.len(), n);
             for k in 0..self.frontier.len() {
                 let j = self.frontier[k] as usize;
                 let any = if single {
@@ -723,8 +789,8 @@ impl<const B: usize> Batch<B> {
                     }
                     any
                 };
-                if any {
-                    for &i in lev.by_debtor.row(j).0 {
+                if any && !dense {
+                    for &i in lev.reach.row(j) {
                         let iu = i as usize;
                         if self.flags[iu] & (RECEIVING | FULL) == 0 {
                             self.flags[iu] |= RECEIVING;
@@ -732,6 +798,11 @@ impl<const B: usize> Batch<B> {
                         }
                     }
                 }
+            }
+            if dense {
+                let flags = &self.flags;
+                self.receiving
+                    .extend((0..n as u32).filter(|&i| flags[i as usize] & FULL == 0));
             }
             // Take.
             live = [false; B];
@@ -868,20 +939,19 @@ pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
     let loss: Vec<f64> = (0..n).map(|i| ln.buffer[i].max(0.0) * ws.h[i]).collect();
 
     let alpha = alpha_of(settings);
-    let mut cause = vec![None; n];
-    let mut caused_by = vec![Vec::new(); n];
-    for i in 0..n {
+    let ws_ref = &ws;
+    let attribute = |i: usize| -> (Option<Cause>, Vec<Contribution>) {
         match default_round[i] {
-            None => {}
+            None => (None, Vec::new()),
             Some(0) => {
-                cause[i] = Some(if ln.insolvent(i) && !marks.failed[i] {
+                let c = if ln.insolvent(i) && !marks.failed[i] {
                     Cause::InitiallyInsolvent
                 } else {
                     Cause::Shock
-                });
+                };
+                (Some(c), Vec::new())
             }
             Some(_) => {
-                cause[i] = Some(Cause::CounterpartyDistress);
                 let e = ln.buffer[i];
                 let (idx, lam) = lev.by_creditor.row(i);
                 let raw = idx
@@ -892,7 +962,7 @@ pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                         !ln.insolvent(j) || marks.failed[j]
                     })
                     .map(|(&j, &l)| {
-                        let passed = ws.sent[j as usize];
+                        let passed = ws_ref.sent[j as usize];
                         let loss = match settings.variant {
                             Variant::SingleHit => e * l.min(1.0) * passed,
                             _ => e * l * p(alpha, passed),
@@ -900,10 +970,19 @@ pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                         Contribution { firm: j, loss }
                     })
                     .collect();
-                caused_by[i] = scale_contributions(raw, e * (ws.h[i] - ws.h1[i]));
+                let budget = e * (ws_ref.h[i] - ws_ref.h1[i]);
+                (
+                    Some(Cause::CounterpartyDistress),
+                    scale_contributions(raw, budget),
+                )
             }
         }
-    }
+    };
+    let (cause, caused_by): (Vec<_>, Vec<_>) = if n >= PAR_THRESHOLD {
+        (0..n).into_par_iter().map(attribute).unzip()
+    } else {
+        (0..n).map(attribute).unzip()
+    };
 
     let mut rounds = Vec::with_capacity(run.rounds.len() + 1);
     let first: Vec<u32> = (0..n as u32)
@@ -942,39 +1021,36 @@ pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
     }
 }
 
-/// Spectral radius of a non-negative matrix given by rows (`m.row(j)` lists `(i, x)`; the
-/// radius of a matrix and of its transpose agree).
+/// Spectral radius of a non-negative square matrix given by rows (`m.row(i)` lists `(j,
+/// x_ij)`).
 ///
 /// `ρ` is the largest radius over the strongly connected components (Tarjan, iterative,
 /// `O(n + m)`); it is exactly 0 when there is no cycle. On each component with a cycle, a
-/// shifted power iteration `x ← (M + c I) x` (the shift `c` > 0 makes periodic components
-/// converge) tightens the Collatz–Wielandt bounds `min_j (Mx)_j / x_j ≤ ρ ≤ max_j (Mx)_j /
-/// x_j`, which hold for every positive `x`; it stops when the bounds agree to `tol`
-/// (relative) or after `max_sweeps` sweeps. `O(m)` per sweep, parallel above a few thousand
-/// firms with per-row writes, so the answer never depends on the thread count.
+/// shifted power iteration `x ← (M + c I) x` (the shift `c` > 0, a quarter of the current upper
+/// bound, makes periodic components converge) tightens the Collatz–Wielandt bounds
+/// `min_i (Mx)_i / x_i ≤ ρ ≤ max_i (Mx)_i / x_i`, which hold for every positive `x`; it stops
+/// when the bounds agree to `tol` (relative) or after `max_sweeps` sweeps. `O(m)` per sweep,
+/// parallel above a few thousand firms with per-row writes, so the answer never depends on
+/// the thread count.
 pub fn spectral_radius(m: &Csr, tol: f64, max_sweeps: usize) -> SpectralRadius {
     let n = m.rows();
     let comp = strong_components(m);
-    // Components with at least two members (there are no self-loops), renumbered densely.
+    // Components with at least two members (there are no self-loops), numbered densely.
     let mut size = vec![0u32; n];
     for &c in &comp {
         size[c as usize] += 1;
     }
     let mut block_of = vec![u32::MAX; n];
-    let mut blocks = 0u32;
+    let mut blocks = 0usize;
     for c in 0..n {
         if size[c] >= 2 {
-            block_of[c] = blocks;
+            block_of[c] = blocks as u32;
             blocks += 1;
         }
     }
-    let members: Vec<u32> = {
-        let mut v: Vec<u32> = (0..n as u32)
-            .filter(|&i| block_of[comp[i as usize] as usize] != u32::MAX)
-            .collect();
-        v.sort_by_key(|&i| (block_of[comp[i as usize] as usize], i));
-        v
-    };
+    let mut members: Vec<u32> = (0..n as u32)
+        .filter(|&i| block_of[comp[i as usize] as usize] != u32::MAX)
+        .collect();
     if members.is_empty() {
         return SpectralRadius {
             value: 0.0,
@@ -984,83 +1060,84 @@ pub fn spectral_radius(m: &Csr, tol: f64, max_sweeps: usize) -> SpectralRadius {
             converged: true,
         };
     }
-    let nb = blocks as usize;
-    let mut pos = vec![u32::MAX; n];
-    for (p, &i) in members.iter().enumerate() {
-        pos[i as usize] = p as u32;
+    members.sort_by_key(|&i| (block_of[comp[i as usize] as usize], i));
+    let mut start = vec![0usize; blocks + 1];
+    for &i in &members {
+        start[block_of[comp[i as usize] as usize] as usize + 1] += 1;
     }
-    let block: Vec<u32> = members
-        .iter()
-        .map(|&i| block_of[comp[i as usize] as usize])
-        .collect();
-    let mut start = vec![0usize; nb + 1];
-    for &b in &block {
-        start[b as usize + 1] += 1;
-    }
-    for b in 0..nb {
+    for b in 0..blocks {
         start[b + 1] += start[b];
     }
-    // Entries inside components, on local indices.
-    let mut triplets = Vec::new();
-    for (p, &j) in members.iter().enumerate() {
-        let cj = comp[j as usize];
-        let (idx, val) = m.row(j as usize);
-        for (&i, &x) in idx.iter().zip(val) {
-            if comp[i as usize] == cj && x > 0.0 {
-                triplets.push((p as u32, pos[i as usize], x));
+    // `(M x)_i` over the entries of row i inside its component. With a single component,
+    // `x` is 0 outside it and the row is summed whole.
+    let single = blocks == 1;
+    let within = |i: u32, x: &[f64]| {
+        let ci = comp[i as usize];
+        let (idx, val) = m.row(i as usize);
+        let mut y = 0.0;
+        if single {
+            for (&j, &v) in idx.iter().zip(val) {
+                y += v * x[j as usize];
+            }
+        } else {
+            for (&j, &v) in idx.iter().zip(val) {
+                if comp[j as usize] == ci {
+                    y += v * x[j as usize];
+                }
             }
         }
+        y
+    };
+    let mut x = vec![0.0; n];
+    for &i in &members {
+        x[i as usize] = 1.0;
     }
-    let sub = Csr::from_triplets(members.len(), &triplets);
-    let len = members.len();
-    let mut x = vec![1.0; len];
-    let mut y = vec![0.0; len];
-    let mut shift = vec![0.0; nb];
-    let mut lo = vec![0.0; nb];
-    let mut hi = vec![0.0; nb];
+    let mut y = vec![0.0; members.len()];
     let (mut lower, mut upper) = (0.0f64, f64::INFINITY);
     let mut sweeps = 0;
     let mut converged = false;
+    let mut hi = vec![0.0f64; blocks];
     while sweeps < max_sweeps {
         sweeps += 1;
-        if len >= PAR_THRESHOLD {
-            y.par_iter_mut()
-                .enumerate()
+        if members.len() >= PAR_THRESHOLD {
+            members
+                .par_iter()
                 .with_min_len(1024)
-                .for_each(|(r, v)| *v = sub.row_dot(r, &x));
+                .map(|&i| within(i, &x))
+                .collect_into_vec(&mut y);
         } else {
-            for (r, v) in y.iter_mut().enumerate() {
-                *v = sub.row_dot(r, &x);
+            for (v, &i) in y.iter_mut().zip(&members) {
+                *v = within(i, &x);
             }
         }
-        for b in 0..nb {
-            let span = start[b]..start[b + 1];
+        let (mut l_all, mut h_all) = (0.0f64, 0.0f64);
+        for b in 0..blocks {
             let (mut l, mut h) = (f64::INFINITY, 0.0f64);
-            for r in span {
-                let q = y[r] / x[r];
+            for p in start[b]..start[b + 1] {
+                let q = y[p] / x[members[p] as usize];
                 l = l.min(q);
                 h = h.max(q);
             }
-            lo[b] = l;
             hi[b] = h;
+            l_all = l_all.max(l);
+            h_all = h_all.max(h);
         }
-        lower = lo.iter().copied().fold(0.0, f64::max);
-        upper = hi.iter().copied().fold(0.0, f64::max);
+        (lower, upper) = (l_all, h_all);
         if upper - lower <= tol * upper {
             converged = true;
             break;
         }
-        for b in 0..nb {
+        for b in 0..blocks {
             // The upper bound is ≥ the block's radius and > 0 on a component with a cycle.
-            shift[b] = hi[b];
-            let span = start[b]..start[b + 1];
+            let shift = 0.25 * hi[b];
             let mut top = 0.0f64;
-            for r in span.clone() {
-                x[r] = y[r] + shift[b] * x[r];
-                top = top.max(x[r]);
+            for p in start[b]..start[b + 1] {
+                let i = members[p] as usize;
+                x[i] = y[p] + shift * x[i];
+                top = top.max(x[i]);
             }
-            for r in span {
-                x[r] /= top;
+            for p in start[b]..start[b + 1] {
+                x[members[p] as usize] /= top;
             }
         }
     }
@@ -1074,7 +1151,8 @@ pub fn spectral_radius(m: &Csr, tol: f64, max_sweeps: usize) -> SpectralRadius {
 }
 
 /// Strongly connected component of every row/column index of a square matrix given by rows
-/// (edge `j → i` for each entry `(i, ·)` of row `j`). Iterative Tarjan, `O(n + m)`.
+/// (edge `i → j` for each entry `(j, ·)` of row `i`; reversing every edge leaves the
+/// components unchanged). Iterative Tarjan, `O(n + m)`.
 fn strong_components(m: &Csr) -> Vec<u32> {
     let n = m.rows();
     const NONE: u32 = u32::MAX;

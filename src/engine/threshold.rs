@@ -60,10 +60,13 @@ impl Transmission {
     pub fn from_losses(losses: LossNetwork, settings: &Settings) -> Self {
         let lgd = 1.0 - settings.recovery;
         // Firms without a buffer are in default already: losses on them change nothing.
-        let lost = losses.at_risk.filter_map(|_, i, a| {
-            let x = lgd * a;
-            (losses.buffer[i as usize] > 0.0 && x > 0.0).then_some(x)
-        });
+        let lost = losses
+            .at_risk
+            .filter_map(|i, _, a| {
+                let x = lgd * a;
+                (losses.buffer[i] > 0.0 && x > 0.0).then_some(x)
+            })
+            .transpose(losses.n());
         let trigger = losses
             .buffer
             .iter()

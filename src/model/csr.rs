@@ -50,28 +50,63 @@ impl Csr {
     /// # Panics
     /// If a row index is `>= rows` or a column index `>= cols` (programming errors).
     pub fn from_triplets_summed(rows: usize, cols: usize, triplets: &[(u32, u32, f64)]) -> Self {
-        let raw = Self::from_triplets(rows, triplets);
-        // `slot[c]` = position + 1 of column c's entry in the row being merged (0: none yet).
-        let mut slot = vec![0usize; cols];
-        let mut offsets = Vec::with_capacity(rows + 1);
-        let mut indices = Vec::with_capacity(raw.nnz());
-        let mut values = Vec::with_capacity(raw.nnz());
-        offsets.push(0);
+        Self::summed_from(rows, cols, triplets.len(), |k| Some(triplets[k]))
+    }
+
+    /// [`Csr::from_triplets_summed`] over the entries `entry(0..len)` that are `Some`,
+    /// without collecting them first (`entry` is called twice per index).
+    pub fn summed_from(
+        rows: usize,
+        cols: usize,
+        len: usize,
+        entry: impl Fn(usize) -> Option<(u32, u32, f64)>,
+    ) -> Self {
+        let mut offsets = vec![0usize; rows + 1];
+        for k in 0..len {
+            if let Some((r, _, _)) = entry(k) {
+                offsets[r as usize + 1] += 1;
+            }
+        }
         for r in 0..rows {
-            let (idx, val) = raw.row(r);
-            let start = indices.len();
-            for (&c, &v) in idx.iter().zip(val) {
+            offsets[r + 1] += offsets[r];
+        }
+        let total = offsets[rows];
+        let mut fill = offsets.clone();
+        let mut indices = vec![0u32; total];
+        let mut values = vec![0f64; total];
+        for k in 0..len {
+            if let Some((r, c, v)) = entry(k) {
+                let at = fill[r as usize];
+                indices[at] = c;
+                values[at] = v;
+                fill[r as usize] += 1;
+            }
+        }
+        // Merge duplicates in place, row by row. `slot[c]` = position + 1 of column c's entry
+        // in the merged output (only meaningful when it falls in the current row).
+        let mut slot = vec![0usize; cols];
+        let mut out = 0usize;
+        let mut start = 0usize;
+        for r in 0..rows {
+            let end = offsets[r + 1];
+            let row_start = out;
+            for k in start..end {
+                let (c, v) = (indices[k], values[k]);
                 let at = slot[c as usize];
-                if at > start {
+                if at > row_start {
                     values[at - 1] += v;
                 } else {
-                    indices.push(c);
-                    values.push(v);
-                    slot[c as usize] = indices.len();
+                    indices[out] = c;
+                    values[out] = v;
+                    out += 1;
+                    slot[c as usize] = out;
                 }
             }
-            offsets.push(indices.len());
+            start = end;
+            offsets[r + 1] = out;
         }
+        indices.truncate(out);
+        values.truncate(out);
         Self {
             offsets,
             indices,
@@ -82,14 +117,30 @@ impl Csr {
     /// The transpose, with `cols` rows: row `c` lists `(r, value)` for every entry `(r, c)`,
     /// in increasing `r`. `O(rows + cols + entries)`.
     pub fn transpose(&self, cols: usize) -> Self {
-        let mut triplets = Vec::with_capacity(self.nnz());
+        let mut offsets = vec![0usize; cols + 1];
+        for &c in &self.indices {
+            offsets[c as usize + 1] += 1;
+        }
+        for c in 0..cols {
+            offsets[c + 1] += offsets[c];
+        }
+        let mut fill = offsets.clone();
+        let mut indices = vec![0u32; self.nnz()];
+        let mut values = vec![0f64; self.nnz()];
         for r in 0..self.rows() {
             let (idx, val) = self.row(r);
             for (&c, &v) in idx.iter().zip(val) {
-                triplets.push((c, r as u32, v));
+                let at = fill[c as usize];
+                indices[at] = r as u32;
+                values[at] = v;
+                fill[c as usize] += 1;
             }
         }
-        Self::from_triplets(cols, &triplets)
+        Self {
+            offsets,
+            indices,
+            values,
+        }
     }
 
     /// A matrix with the same rows whose entries are `f(row, column, value)`; entries for

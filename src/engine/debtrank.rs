@@ -59,7 +59,7 @@ use crate::settings::{Settings, Variant};
 
 /// Relative gap between the Collatz–Wielandt bounds at which the spectral-radius power
 /// iteration stops.
-pub const SPECTRAL_TOLERANCE: f64 = 1e-9;
+pub const SPECTRAL_TOLERANCE: f64 = 1e-6;
 /// Cap on power-iteration sweeps for the spectral radius.
 pub const SPECTRAL_MAX_SWEEPS: usize = 1000;
 
@@ -286,6 +286,12 @@ impl Workspace {
             ws.set_baseline(lev, i);
         }
         ws
+    }
+
+    /// Whether large rounds run on the rayon pool (default true). Turn it off when the
+    /// caller already runs many workspaces in parallel.
+    pub fn set_parallel(&mut self, parallel: bool) {
+        self.parallel = parallel;
     }
 
     /// The state before any shock: firms without a buffer are in default (stress 1, round 0)
@@ -1060,7 +1066,9 @@ pub fn spectral_radius(m: &Csr, tol: f64, max_sweeps: usize) -> SpectralRadius {
             converged: true,
         };
     }
-    members.sort_by_key(|&i| (block_of[comp[i as usize] as usize], i));
+    if blocks > 1 {
+        members.sort_by_key(|&i| (block_of[comp[i as usize] as usize], i));
+    }
     let mut start = vec![0usize; blocks + 1];
     for &i in &members {
         start[block_of[comp[i as usize] as usize] as usize + 1] += 1;

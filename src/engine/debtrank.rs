@@ -923,6 +923,31 @@ pub fn initial_stress(losses: &LossNetwork, net: &Network, marks: &Marks) -> Vec
 ///
 /// Deterministic: every sum runs in an order fixed by the input, so the answer never depends
 /// on the number of threads.
+///
+/// # Example
+/// `B` lends 15 to `A` and `C` lends 4 to `B`; every buffer (`capital`) is 10, so
+/// `Λ_BA = 1.5` and `Λ_CB = 0.4`. When `A` fails, `B`'s stress reaches 1 (it defaults) and `C`
+/// loses 40% of its equity.
+///
+/// ```
+/// use contagion::prelude::*;
+///
+/// let firms = ["A", "B", "C"].iter().map(|id| Firm {
+///     id: id.to_string(), name: id.to_string(), kind: FirmKind::Bank,
+///     cash: 0.0, other_assets: 100.0, external_liabilities: 0.0,
+///     capital: Some(10.0), weight: Some(1.0), failed_on: None, extra: vec![],
+/// }).collect();
+/// let loan = |creditor, debtor, amount| Exposure { creditor, debtor, kind: ExposureKind::Loan, amount };
+/// let exposures = vec![loan(1, 0, 15.0), loan(2, 1, 4.0)];
+/// let net = Network::from_parts(Parts { firms, exposures, ..Default::default() }).unwrap();
+/// let marks = Marks::apply(&net, &[Shock::Default { firm: "A".into() }]).unwrap();
+/// let settings = Settings { model: Model::Debtrank, ..Settings::default() };
+/// let out = debtrank(&net, &marks, &settings);
+/// assert_eq!(out.distress, vec![1.0, 1.0, 0.4]);
+/// assert_eq!(out.default_round, vec![Some(0), Some(1), None]);
+/// // DebtRank excludes A's own shock: (1 + 0.4) / 3 with equal weights.
+/// assert!((out.debtrank - 1.4 / 3.0).abs() < 1e-12);
+/// ```
 pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
     let lev = Leverage::build(net, marks);
     let start = initial_stress(&lev.losses, net, marks);

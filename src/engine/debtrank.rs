@@ -562,7 +562,7 @@ impl Workspace {
         let mut acc = ImpactSum::default();
         for &i in &self.touched {
             let i = i as usize;
-            if i != s && acc.add(lev, i, self.h[i], self.h1[i], self.round[i]) {
+            if i != s && acc.add(lev, i, self.h[i], self.h1[i], self.round[i] != NO_ROUND) {
                 on_default(i);
             }
         }
@@ -581,12 +581,12 @@ struct ImpactSum {
 impl ImpactSum {
     /// Adds firm `i`; returns whether it defaulted.
     #[inline]
-    fn add(&mut self, lev: &Leverage, i: usize, h: f64, h1: f64, round: u32) -> bool {
+    fn add(&mut self, lev: &Leverage, i: usize, h: f64, h1: f64, defaulted: bool) -> bool {
         let d = h - h1;
         self.debtrank += lev.losses.weight[i] * d;
         self.losses += lev.losses.buffer[i].max(0.0) * d;
         // Firms without a buffer were in default before any shock: not caused by it.
-        let defaulted = round != NO_ROUND && !lev.losses.insolvent(i);
+        let defaulted = defaulted && !lev.losses.insolvent(i);
         self.defaults += defaulted as usize;
         defaulted
     }
@@ -612,13 +612,13 @@ impl ImpactSum {
 pub struct Batch<const B: usize> {
     variant: Variant,
     alpha: f64,
+    /// Stress per lane. (Away from its lane's failing firm, a firm's initial stress is its
+    /// unshocked one, and it has defaulted exactly when its stress is 1: neither is stored.)
     h: Vec<[f64; B]>,
-    h1: Vec<[f64; B]>,
     sent: Vec<[f64; B]>,
     dp: Vec<[f64; B]>,
     /// Single-hit status per lane (`DISTRESSED`, `INACTIVE`).
     status: Vec<[u8; B]>,
-    round: Vec<[u32; B]>,
     flags: Vec<u8>,
     touched: Vec<u32>,
     frontier: Vec<u32>,
@@ -634,11 +634,9 @@ impl<const B: usize> Batch<B> {
             variant: settings.variant,
             alpha: alpha_of(settings),
             h: vec![[0.0; B]; n],
-            h1: vec![[0.0; B]; n],
             sent: vec![[0.0; B]; n],
             dp: vec![[0.0; B]; n],
             status: vec![[0; B]; n],
-            round: vec![[NO_ROUND; B]; n],
             flags: vec![0; n],
             touched: Vec::new(),
             frontier: Vec::new(),
@@ -655,7 +653,6 @@ impl<const B: usize> Batch<B> {
         let insolvent = lev.losses.insolvent(i);
         let h0 = if insolvent { 1.0 } else { 0.0 };
         self.h[i] = [h0; B];
-        self.h1[i] = [h0; B];
         self.sent[i] = [match self.variant {
             Variant::SingleHit => 0.0,
             _ => h0,
@@ -665,7 +662,6 @@ impl<const B: usize> Batch<B> {
         } else {
             0
         }; B];
-        self.round[i] = [if insolvent { 0 } else { NO_ROUND }; B];
         // A firm without a buffer takes no stress: never a receiver.
         self.flags[i] = if insolvent { FULL } else { 0 };
     }
@@ -724,16 +720,10 @@ impl<const B: usize> Batch<B> {
             self.touch(s);
             if lev.losses.insolvent(s) {
                 self.h[s][l] = 1.0;
-                self.h1[s][l] = 1.0;
                 self.sent[s][l] = 0.0;
                 self.status[s][l] &= !INACTIVE;
             } else {
-                let v = snap(1.0, tol).max(self.h[s][l]);
-                self.h[s][l] = v;
-                self.h1[s][l] = v;
-            }
-            if self.h[s][l] >= 1.0 {
-                self.round[s][l] = 0;
+                self.h[s][l] = snap(1.0, tol).max(self.h[s][l]);
             }
         }
         let mut live = [false; B];
@@ -833,9 +823,6 @@ impl<const B: usize> Batch<B> {
                         let old = self.h[iu][l];
                         let new = absorb_one(old, a[l], tol);
                         self.h[iu][l] = new;
-                        if new >= 1.0 && self.round[iu][l] == NO_ROUND {
-                            self.round[iu][l] = t;
-                        }
                         if self.wants_to_pass(iu, l, tol) && has {
                             live[l] = true;
                             any = true;
@@ -855,17 +842,8 @@ impl<const B: usize> Batch<B> {
                         live[l] |= go;
                         any |= go;
                     }
-                    if defaulted {
-                        let mut full = true;
-                        for l in 0..lanes {
-                            if h[l] >= 1.0 && self.round[iu][l] == NO_ROUND {
-                                self.round[iu][l] = t;
-                            }
-                            full &= h[l] >= 1.0;
-                        }
-                        if full {
-                            self.flags[iu] |= FULL;
-                        }
+                    if defaulted && h[..lanes].iter().all(|&x| x >= 1.0) {
+                        self.flags[iu] |= FULL;
                     }
                 }
                 if any {
@@ -888,7 +866,9 @@ impl<const B: usize> Batch<B> {
                 let mut acc = ImpactSum::default();
                 for &i in &self.touched {
                     let i = i as usize;
-                    if i != s && acc.add(lev, i, self.h[i][l], self.h1[i][l], self.round[i][l]) {
+                    let h = self.h[i][l];
+                    let h0 = if lev.losses.insolvent(i) { 1.0 } else { 0.0 };
+                    if i != s && acc.add(lev, i, h, h0, h >= 1.0) {
                         on_default(l, i);
                     }
                 }

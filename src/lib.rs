@@ -53,7 +53,7 @@ pub mod settings;
 /// The types most programs need.
 pub mod prelude {
     pub use crate::analysis::rank::{Ranking, rank};
-    pub use crate::engine::cascade::Cascade;
+    pub use crate::engine::buffers::BufferOutcome;
     pub use crate::engine::clearing::{Clearing, clear};
     pub use crate::engine::debtrank::debtrank;
     pub use crate::engine::threshold::threshold;

@@ -6,7 +6,7 @@
 //! equity loss); round 0 is the shock.
 
 use contagion::engine::Cause;
-use contagion::engine::cascade::Cascade;
+use contagion::engine::buffers::BufferOutcome;
 use contagion::engine::debtrank::debtrank;
 use contagion::engine::threshold::threshold;
 use contagion::model::{Asset, Collateral, Holding};
@@ -665,7 +665,7 @@ fn solve_closed_form(lambda: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
     x
 }
 
-fn check_invariants(what: &str, c: &Cascade) {
+fn check_invariants(what: &str, c: &BufferOutcome) {
     for i in 0..c.distress.len() {
         let h = c.distress[i];
         assert!((0.0..=1.0).contains(&h), "{what}: h_{i} = {h}");

@@ -5,7 +5,7 @@ use contagion::analysis::rank::{Ranking, rank};
 use contagion::engine::clearing::clear;
 use contagion::engine::debtrank::debtrank;
 use contagion::engine::threshold::threshold;
-use contagion::engine::{Cause, cascade::Cascade};
+use contagion::engine::{Cause, buffers::BufferOutcome};
 use contagion::prelude::*;
 use contagion::settings::{Model, Variant};
 use proptest::prelude::*;
@@ -121,7 +121,7 @@ fn generated(n: usize, degree: usize, leverage: f64, seed: u64) -> Network {
 }
 
 /// What `rank` reports for firm `s`, recomputed from a single run of the scenario "s fails".
-fn single_run_figures(c: &Cascade, s: usize) -> (f64, usize, f64, Vec<usize>) {
+fn single_run_figures(c: &BufferOutcome, s: usize) -> (f64, usize, f64, Vec<usize>) {
     let others = (0..c.distress.len()).filter(|&i| i != s);
     let newly: Vec<usize> = others
         .clone()
@@ -146,7 +146,7 @@ fn check_against_single_runs(net: &Network, settings: &Settings) {
                 // Relative to the network without a shock.
                 let base = clear(net, &Marks::book(net), settings);
                 let c = clear(net, &marks, settings);
-                let w = contagion::engine::cascade::system_weights(net).0;
+                let w = contagion::engine::buffers::system_weights(net).0;
                 let d = |c: &Clearing, i: usize| {
                     if c.defaulted[i] {
                         1.0

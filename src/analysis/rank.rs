@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::engine::cascade::{Impact, LossNetwork, system_weights};
+use crate::engine::buffers::{Impact, LossNetwork, system_weights};
 use crate::engine::clearing::{Clearing, clear};
 use crate::engine::{debtrank, threshold};
 use crate::model::Network;

@@ -232,11 +232,11 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         }
         Model::Debtrank => {
             let c = contagion::engine::debtrank::debtrank(&net, &marks, &settings);
-            SimulationResult::from_cascade(&net, &scenario, &settings, &marks, &c)
+            SimulationResult::from_buffers(&net, &scenario, &settings, &marks, &c)
         }
         Model::Threshold => {
             let c = contagion::engine::threshold::threshold(&net, &marks, &settings);
-            SimulationResult::from_cascade(&net, &scenario, &settings, &marks, &c)
+            SimulationResult::from_buffers(&net, &scenario, &settings, &marks, &c)
         }
     };
     let text = match a.format {

@@ -58,8 +58,8 @@
 
 use rayon::prelude::*;
 
-use super::cascade::{
-    Cascade, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, TOUCHED,
+use super::buffers::{
+    BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, TOUCHED,
     scale_contributions, shock_losses,
 };
 use super::{Cause, Contribution, PAR_THRESHOLD, Round};
@@ -938,7 +938,7 @@ pub fn initial_stress(losses: &LossNetwork, net: &Network, marks: &Marks) -> Vec
 /// // DebtRank excludes A's own shock: (1 + 0.4) / 3 with equal weights.
 /// assert!((out.debtrank - 1.4 / 3.0).abs() < 1e-12);
 /// ```
-pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
+pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> BufferOutcome {
     let lev = Leverage::build(net, marks);
     let start = initial_stress(&lev.losses, net, marks);
     let (run, spectral, mut ws) = {
@@ -1021,7 +1021,7 @@ pub fn debtrank(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         });
     }
     rounds.extend(run.rounds);
-    Cascade {
+    BufferOutcome {
         buffer: ln.buffer.clone(),
         initial_distress: std::mem::take(&mut ws.h1),
         distress: std::mem::take(&mut ws.h),

@@ -2,7 +2,7 @@
 //! the post-shock [`crate::scenario::Marks`] and returns a result; engines never read files
 //! and never print.
 
-pub mod cascade;
+pub mod buffers;
 pub mod clearing;
 pub mod debtrank;
 mod linalg;

@@ -31,8 +31,8 @@
 //! previous one, so a cascade costs `O(Σ outdeg)` over its defaults — `O(n + m)` at most —
 //! and a reused [`Workspace`] resets only what the previous run touched.
 
-use super::cascade::{
-    Cascade, Impact, LossNetwork, NO_ROUND, TOUCHED, scale_contributions, shock_losses,
+use super::buffers::{
+    BufferOutcome, Impact, LossNetwork, NO_ROUND, TOUCHED, scale_contributions, shock_losses,
 };
 use super::{Cause, Contribution, Round};
 use crate::model::{Csr, Network};
@@ -329,7 +329,7 @@ pub fn initial_losses(losses: &LossNetwork, net: &Network, marks: &Marks) -> Vec
 
 /// Runs the threshold cascade on `net` after the shocks in `marks` under `settings`. See the
 /// module docs. Deterministic.
-pub fn threshold(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
+pub fn threshold(net: &Network, marks: &Marks, settings: &Settings) -> BufferOutcome {
     let tr = Transmission::build(net, marks, settings);
     let start = initial_losses(&tr.losses, net, marks);
     let mut ws = Workspace::new(&tr);
@@ -403,7 +403,7 @@ pub fn threshold(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         });
     }
     rounds.extend(run.rounds);
-    Cascade {
+    BufferOutcome {
         buffer: ln.buffer.clone(),
         initial_distress,
         distress,

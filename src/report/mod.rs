@@ -5,7 +5,7 @@ mod table;
 
 use serde::Serialize;
 
-use crate::engine::cascade::{Cascade, WeightSource};
+use crate::engine::buffers::{BufferOutcome, WeightSource};
 use crate::engine::clearing::Clearing;
 use crate::engine::{Cause, Round};
 use crate::model::Network;
@@ -277,12 +277,12 @@ impl SimulationResult {
     /// what is left of it, `loss` the difference; `payment`, `obligations` and
     /// `recovery_rate` are absent (these models do not clear payments), and external
     /// creditors' losses are not modelled (0).
-    pub fn from_cascade(
+    pub fn from_buffers(
         net: &Network,
         scenario: &Scenario,
         settings: &Settings,
         marks: &Marks,
-        c: &Cascade,
+        c: &BufferOutcome,
     ) -> Self {
         let n = net.n_firms();
         let firms: Vec<FirmOutcome> = (0..n)

@@ -169,7 +169,7 @@ pub fn shock_losses(net: &Network, marks: &Marks) -> Vec<f64> {
 
 /// Result of a buffer-based cascade. Vectors are indexed by firm; amounts in currency units.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Cascade {
+pub struct BufferOutcome {
     /// Buffer `E_i` (capital, else book equity; may be ≤ 0).
     pub buffer: Vec<f64>,
     /// Stress right after the shocks, `h_i(1)` in `[0, 1]` (1 for firms in default).

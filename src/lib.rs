@@ -54,12 +54,16 @@ pub mod settings;
 
 /// The types most programs need.
 pub mod prelude {
+    pub use crate::analysis::rank::{Ranking, rank};
+    pub use crate::engine::buffers::BufferOutcome;
     pub use crate::engine::clearing::{Clearing, clear};
+    pub use crate::engine::debtrank::debtrank;
+    pub use crate::engine::threshold::threshold;
     pub use crate::error::{Error, Result};
     pub use crate::model::{
         Asset, Collateral, Exposure, ExposureKind, Firm, FirmKind, Holding, Network, Parts,
     };
     pub use crate::report::SimulationResult;
     pub use crate::scenario::{Marks, Scenario, Shock};
-    pub use crate::settings::{Seniority, Settings, Solver, Vector};
+    pub use crate::settings::{Model, Seniority, Settings, Solver, Variant, Vector};
 }

@@ -35,8 +35,16 @@ pub fn run_marks(
             let k = crate::engine::cascade::cascade(net, marks, settings);
             SimulationResult::from_cascade(net, scenario, settings, marks, &k)
         }
+        Model::Debtrank => {
+            let c = crate::engine::debtrank::debtrank(net, marks, settings);
+            SimulationResult::from_buffers(net, scenario, settings, marks, &c)
+        }
+        Model::Threshold => {
+            let c = crate::engine::threshold::threshold(net, marks, settings);
+            SimulationResult::from_buffers(net, scenario, settings, marks, &c)
+        }
     };
-    if settings.model != Model::Cascade && marks.withdrawal.iter().any(|&w| w > 0.0) {
+    if settings.model == Model::Clearing && marks.withdrawal.iter().any(|&w| w > 0.0) {
         result.notes.push(
             "withdrawal shocks are only processed by the cascade model (--model cascade)".into(),
         );

@@ -1,6 +1,11 @@
 //! Model settings: every setting with its documented default, echoed in every output.
+//!
+//! A result's `model` object echoes the model's name and every setting that model reads
+//! (defaults included), and only those: a DebtRank result does not list the clearing
+//! engine's α and β, which would read as DebtRank parameters.
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use crate::error::{Diagnostic, Error, Location};
@@ -14,6 +19,10 @@ pub enum Model {
     /// Combined multi-channel cascade: margin calls, runs, fire sales and clearing, round by
     /// round.
     Cascade,
+    /// DebtRank: distress propagation on the leverage matrix (see [`Variant`]).
+    Debtrank,
+    /// Furfine (2003) threshold cascade: sequential defaults with a recovery rate.
+    Threshold,
 }
 
 impl Model {
@@ -22,6 +31,8 @@ impl Model {
         match self {
             Model::Clearing => "clearing",
             Model::Cascade => "cascade",
+            Model::Debtrank => "debtrank",
+            Model::Threshold => "threshold",
         }
     }
 
@@ -30,7 +41,50 @@ impl Model {
         match s {
             "clearing" => Ok(Model::Clearing),
             "cascade" => Ok(Model::Cascade),
-            _ => Err(format!("unknown model '{s}': expected clearing or cascade")),
+            "debtrank" => Ok(Model::Debtrank),
+            "threshold" => Ok(Model::Threshold),
+            _ => Err(format!(
+                "unknown model '{s}': expected clearing, cascade, debtrank or threshold"
+            )),
+        }
+    }
+}
+
+/// Which member of the DebtRank family to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Variant {
+    /// Battiston et al. (2012): impacts `min(1, Λ_ij)`, each distressed firm passes on its
+    /// stress level exactly once.
+    #[serde(rename = "single-hit")]
+    SingleHit,
+    /// Bardoscia et al. (2015): increments of stress propagate on `Λ` (default).
+    #[serde(rename = "linear")]
+    Linear,
+    /// Bardoscia et al. (2016): increments of `p(h) = h·exp(α(h − 1))` propagate, α =
+    /// [`Settings::nl_alpha`].
+    #[serde(rename = "nonlinear")]
+    Nonlinear,
+}
+
+impl Variant {
+    /// The name used in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::SingleHit => "single-hit",
+            Variant::Linear => "linear",
+            Variant::Nonlinear => "nonlinear",
+        }
+    }
+
+    /// Parses `single-hit` (or `single_hit`), `linear`, `nonlinear`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.replace('_', "-").as_str() {
+            "single-hit" => Ok(Variant::SingleHit),
+            "linear" => Ok(Variant::Linear),
+            "nonlinear" | "non-linear" => Ok(Variant::Nonlinear),
+            _ => Err(format!(
+                "expected single-hit, linear or nonlinear, found '{s}'"
+            )),
         }
     }
 }
@@ -92,11 +146,12 @@ impl Solver {
     }
 }
 
-/// Every model setting. Serialised as the `model` object of a result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Every model setting. Serialised as the `model` object of a result: the model's `name`
+/// and the settings that model reads (see the module docs).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    /// Model to run. Default `clearing`.
-    #[serde(rename = "name")]
+    /// Model to run. Default `clearing` (`cascade` for networks with assets on the command
+    /// line).
     pub model: Model,
     /// Rogers–Veraart α: fraction of external assets a defaulting firm realises, in (0, 1].
     /// Default 1 (no default cost).
@@ -110,6 +165,14 @@ pub struct Settings {
     pub vector: Vector,
     /// Solver for the payments of defaulting firms. Default auto.
     pub solver: Solver,
+    /// DebtRank variant. Default linear.
+    pub variant: Variant,
+    /// Non-linear DebtRank α ≥ 0 in `p(h) = h·exp(α(h − 1))`: 0 is linear DebtRank, large
+    /// values approach a threshold cascade. Read only by the nonlinear variant. Default 1.
+    pub nl_alpha: f64,
+    /// Threshold cascade: fraction `R` in `[0, 1]` of an unsecured exposure a creditor recovers
+    /// from a defaulted debtor (it loses `1 − R`). Default 0.
+    pub recovery: f64,
     /// Relative tolerance: a firm defaults when its shortfall exceeds `tolerance × max(1,
     /// obligations)`; iterations stop when no payment moves by more than that. Default 1e-12.
     pub tolerance: f64,
@@ -138,6 +201,45 @@ pub struct Settings {
     pub max_rounds: usize,
 }
 
+impl Serialize for Settings {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry("name", &self.model)?;
+        if matches!(self.model, Model::Clearing | Model::Cascade) {
+            m.serialize_entry("alpha", &self.alpha)?;
+            m.serialize_entry("beta", &self.beta)?;
+            m.serialize_entry("external", &self.external)?;
+            m.serialize_entry("vector", &self.vector)?;
+            m.serialize_entry("solver", &self.solver)?;
+        }
+        match self.model {
+            Model::Clearing => {}
+            Model::Cascade => {
+                m.serialize_entry("margin_calls", &self.margin_calls)?;
+                m.serialize_entry("fire_sales", &self.fire_sales)?;
+                m.serialize_entry("runs", &self.runs)?;
+                m.serialize_entry("contagious_runs", &self.contagious_runs)?;
+                m.serialize_entry("price_impact", &self.price_impact)?;
+                m.serialize_entry("run_fraction", &self.run_fraction)?;
+                m.serialize_entry("run_trigger", &self.run_trigger)?;
+                m.serialize_entry("max_rounds", &self.max_rounds)?;
+            }
+            Model::Debtrank => {
+                m.serialize_entry("variant", &self.variant)?;
+                if self.variant == Variant::Nonlinear {
+                    m.serialize_entry("nl_alpha", &self.nl_alpha)?;
+                }
+            }
+            Model::Threshold => {
+                m.serialize_entry("recovery", &self.recovery)?;
+            }
+        }
+        m.serialize_entry("tolerance", &self.tolerance)?;
+        m.serialize_entry("max_iterations", &self.max_iterations)?;
+        m.end()
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -147,6 +249,9 @@ impl Default for Settings {
             external: Seniority::PariPassu,
             vector: Vector::Greatest,
             solver: Solver::Auto,
+            variant: Variant::Linear,
+            nl_alpha: 1.0,
+            recovery: 0.0,
             tolerance: 1e-12,
             max_iterations: 100_000,
             margin_calls: true,
@@ -175,6 +280,18 @@ impl Settings {
         };
         unit("alpha", self.alpha)?;
         unit("beta", self.beta)?;
+        if !(self.nl_alpha.is_finite() && self.nl_alpha >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "nl_alpha must be a finite number ≥ 0, found {}",
+                self.nl_alpha
+            )));
+        }
+        if !(self.recovery.is_finite() && (0.0..=1.0).contains(&self.recovery)) {
+            return Err(Error::Invalid(format!(
+                "recovery must be in [0, 1], found {}",
+                self.recovery
+            )));
+        }
         if !(self.tolerance.is_finite() && self.tolerance > 0.0 && self.tolerance < 1.0) {
             return Err(Error::Invalid(format!(
                 "tolerance must be in (0, 1), found {}",
@@ -253,6 +370,9 @@ impl Settings {
                     .ok_or_else(|| "expected true or false".to_string())
                     .map(|b| self.vector = if b { Vector::Least } else { Vector::Greatest }),
                 "solver" => text().and_then(Solver::parse).map(|s| self.solver = s),
+                "variant" => text().and_then(Variant::parse).map(|v| self.variant = v),
+                "nl_alpha" => num().map(|x| self.nl_alpha = x),
+                "recovery" => num().map(|x| self.recovery = x),
                 "tolerance" => num().map(|x| self.tolerance = x),
                 "max_iterations" => count().map(|x| self.max_iterations = x),
                 "margin_calls" => flag().map(|b| self.margin_calls = b),
@@ -265,7 +385,7 @@ impl Settings {
                 "max_rounds" => count().map(|x| self.max_rounds = x),
                 k if k.starts_with("x_") => Ok(()),
                 _ => Err(format!(
-                    "unknown setting '{k}': expected one of model, alpha, beta, external, vector, least, solver, tolerance, max_iterations, margin_calls, fire_sales, runs, contagious_runs, price_impact, run_fraction, run_trigger, max_rounds"
+                    "unknown setting '{k}': expected one of model, alpha, beta, external, vector, least, solver, variant, nl_alpha, recovery, tolerance, max_iterations, margin_calls, fire_sales, runs, contagious_runs, price_impact, run_fraction, run_trigger, max_rounds"
                 )),
             };
             if let Err(msg) = res {
@@ -286,6 +406,62 @@ impl Settings {
             Ok(self)
         } else {
             Err(Error::Input(diags.into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_settings_from_json_and_their_echo() {
+        let v = serde_json::json!({"model": "debtrank", "variant": "nonlinear", "nl_alpha": 3});
+        let s = Settings::default().merge_json(&v, "s.json").unwrap();
+        assert_eq!(
+            (s.model, s.variant, s.nl_alpha),
+            (Model::Debtrank, Variant::Nonlinear, 3.0)
+        );
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::json!({"name": "debtrank", "variant": "nonlinear", "nl_alpha": 3.0,
+                "tolerance": 1e-12, "max_iterations": 100000})
+        );
+        let v = serde_json::json!({"model": "threshold", "recovery": 0.4});
+        let s = Settings::default().merge_json(&v, "s.json").unwrap();
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            serde_json::json!({"name": "threshold", "recovery": 0.4, "tolerance": 1e-12,
+                "max_iterations": 100000})
+        );
+        let cascade = serde_json::to_value(Settings {
+            model: Model::Cascade,
+            ..Settings::default()
+        })
+        .unwrap();
+        for key in [
+            "alpha",
+            "beta",
+            "external",
+            "margin_calls",
+            "fire_sales",
+            "runs",
+            "price_impact",
+            "run_fraction",
+            "run_trigger",
+        ] {
+            assert!(cascade.get(key).is_some(), "cascade echoes {key}");
+        }
+        for bad in [
+            serde_json::json!({"recovery": 1.5}),
+            serde_json::json!({"nl_alpha": -1}),
+            serde_json::json!({"variant": "quadratic"}),
+            serde_json::json!({"model": "fire-sale"}),
+        ] {
+            assert!(
+                Settings::default().merge_json(&bad, "s.json").is_err(),
+                "{bad}"
+            );
         }
     }
 }

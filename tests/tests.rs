@@ -1,11 +1,13 @@
 //! One integration-test binary (links once): modules by concern.
 
 mod cascade_channels;
+mod cascade_examples;
 mod clearing_examples;
 mod cli;
 mod ftx;
 mod malformed;
 mod properties;
+mod rank;
 mod reconstruct;
 mod render;
 mod researcher;

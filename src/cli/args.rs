@@ -28,6 +28,11 @@ pub enum Command {
         after_help = "Examples:\n  contagion backtest graphs/ftx-2022 --scenario graphs/ftx-2022/scenarios/nov-2022.json --until 2022-11-30\n  contagion backtest graphs/ftx-2022 --scenario graphs/ftx-2022/scenarios/nov-2022.json --overlay graphs/ftx-2022/variants/high.json --format json\n\nOutcomes: hit (failed in the model and in reality), missed, false_alarm, correct_survivor.\nOrder agreement is Kendall's tau-b between model round and real date over the hits (ties\nin either count as ties)."
     )]
     Backtest(Box<BacktestArgs>),
+    /// Rank firms by systemic importance: each firm's failure alone, run in parallel.
+    #[command(
+        after_help = "For every firm, the scenario \"this firm alone fails\": the DebtRank it causes (weighted\ndistress of the other firms, its own shock excluded), the defaults and equity losses it causes,\nand each firm's vulnerability (in how many of the others' scenarios it defaults). Sorted by\ndebtrank, ties in input order; identical output whatever the number of threads.\n\nExamples:\n  contagion rank graphs/ring-4\n  contagion rank graphs/ring-4 --model threshold --recovery 0.4 --top 10\n  contagion rank NETWORK --variant single-hit --format json -o rank.json"
+    )]
+    Rank(Box<RankArgs>),
     /// Convert a network between a CSV directory and a JSON document.
     #[command(
         after_help = "Examples:\n  contagion convert graphs/textbook-3 -o textbook.json\n  contagion convert textbook.json -o textbook-csv/"
@@ -98,6 +103,35 @@ pub enum ModelArg {
     Clearing,
     /// Margin calls, runs, fire sales and clearing, round by round.
     Cascade,
+    /// DebtRank (single-hit, linear or non-linear: see --variant).
+    Debtrank,
+    /// Furfine threshold cascade: sequential defaults with a recovery rate.
+    Threshold,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VariantArg {
+    /// Battiston et al. (2012): capped impacts, each firm propagates once.
+    SingleHit,
+    /// Bardoscia et al. (2015): increments of stress propagate.
+    Linear,
+    /// Bardoscia et al. (2016): increments of h·exp(α(h − 1)) propagate (--nl-alpha).
+    Nonlinear,
+}
+
+/// Settings of the buffer-based models (DebtRank, threshold).
+#[derive(Args, Debug, Default)]
+pub struct BufferFlags {
+    /// DebtRank variant (default linear).
+    #[arg(long, value_enum)]
+    pub variant: Option<VariantArg>,
+    /// Non-linear DebtRank α ≥ 0 (default 1; implies --variant nonlinear; 0 is linear).
+    #[arg(long, value_name = "A")]
+    pub nl_alpha: Option<f64>,
+    /// Threshold model: fraction of an unsecured exposure recovered from a defaulted debtor,
+    /// in [0, 1] (default 0).
+    #[arg(long, value_name = "R")]
+    pub recovery: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -268,6 +302,12 @@ pub struct RunArgs {
     /// Loss of a firm's cash and other assets: FIRM=AMOUNT or FIRM=PCT% (repeatable).
     #[arg(long = "asset-loss", value_name = "FIRM=AMOUNT|PCT%")]
     pub asset_losses: Vec<String>,
+    /// Initial relative equity loss (DebtRank stress) of a firm: FIRM=0.05 or FIRM=5%; `*`
+    /// shocks every firm (repeatable; DebtRank and threshold).
+    #[arg(long = "equity-shock", value_name = "FIRM=FRACTION")]
+    pub equity_shocks: Vec<String>,
+    #[command(flatten)]
+    pub buffers: BufferFlags,
     /// Run on a firm: depositors withdraw a fraction of their deposits, FIRM=0.6 or FIRM=60%
     /// (repeatable).
     #[arg(long = "withdraw", value_name = "FIRM=FRACTION")]
@@ -340,6 +380,44 @@ pub struct BacktestArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = BacktestFormat::Table)]
     pub format: BacktestFormat,
+    /// Write to this file instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct RankArgs {
+    /// Network: a directory of CSV files or a .json document.
+    pub network: PathBuf,
+    /// Model each scenario runs (default debtrank).
+    #[arg(long, value_enum, default_value_t = ModelArg::Debtrank)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub buffers: BufferFlags,
+    /// Clearing model: Rogers–Veraart α (default 1).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Clearing model: Rogers–Veraart β (default 1).
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// Clearing model: rank of external liabilities (default pari-passu).
+    #[arg(long, value_enum)]
+    pub external: Option<ExternalArg>,
+    /// Tolerance (default 1e-12).
+    #[arg(long)]
+    pub tolerance: Option<f64>,
+    /// Cap on rounds or sweeps per scenario (default 100000).
+    #[arg(long)]
+    pub max_iterations: Option<usize>,
+    /// List only the K most important firms.
+    #[arg(long, value_name = "K")]
+    pub top: Option<usize>,
+    /// Worker threads (default: one per core). The output never depends on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     /// Write to this file instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,

@@ -6,6 +6,7 @@ mod backtest;
 mod convert;
 mod generate;
 mod import;
+mod rank;
 mod reconstruct;
 mod render;
 mod report;
@@ -54,6 +55,7 @@ pub fn main() -> i32 {
         args::Command::Simulate(a) => simulate::run(*a),
         args::Command::Backtest(a) => backtest::run(*a),
         args::Command::Convert(a) => convert::run(a),
+        args::Command::Rank(a) => rank::run(*a),
         args::Command::Reconstruct(a) => reconstruct::run(a),
         args::Command::Import(a) => import::run(a),
         args::Command::Generate(a) => generate::run(a),

@@ -6,9 +6,11 @@ use contagion::error::Error;
 use contagion::model::Network;
 use contagion::report::{SimulationResult, render_table};
 use contagion::scenario::{Loss, Marks, Scenario, Shock, parse_scenario};
-use contagion::settings::{Model, Seniority, Settings, Solver, Vector};
+use contagion::settings::{Model, Seniority, Settings, Solver, Variant, Vector};
 
-use super::args::{ExternalArg, Format, ModelArg, RunArgs, SimulateArgs, SolverArg};
+use super::args::{
+    BufferFlags, ExternalArg, Format, ModelArg, RunArgs, SimulateArgs, SolverArg, VariantArg,
+};
 use super::{CmdResult, Failure, emit};
 
 /// Splits `KEY=VALUE`.
@@ -89,6 +91,76 @@ struct ScenarioSource {
     shocks: usize,
 }
 
+/// Parses `--equity-shock FIRM=FRACTION` flags (`0.05` or `5%`; firm `*` for every firm).
+pub(crate) fn equity_shocks(flags: &[String]) -> Result<Vec<Shock>, Failure> {
+    flags
+        .iter()
+        .map(|f| {
+            let (firm, v) = split_pair("equity-shock", f)?;
+            Ok(Shock::EquityShock {
+                firm: firm.to_string(),
+                fraction: parse_fraction("equity-shock", v)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn model_of(m: ModelArg) -> Model {
+    match m {
+        ModelArg::Clearing => Model::Clearing,
+        ModelArg::Cascade => Model::Cascade,
+        ModelArg::Debtrank => Model::Debtrank,
+        ModelArg::Threshold => Model::Threshold,
+    }
+}
+
+/// Applies the DebtRank and threshold flags, after rejecting flags that the chosen model
+/// would ignore (`clearing_flags`: whether any clearing-only flag was given).
+pub(crate) fn apply_buffer_flags(
+    settings: &mut Settings,
+    f: &BufferFlags,
+    clearing_flags: bool,
+) -> Result<(), Failure> {
+    let model = settings.model.as_str();
+    if clearing_flags && matches!(settings.model, Model::Debtrank | Model::Threshold) {
+        return Err(Failure::BadInput(format!(
+            "--alpha, --beta, --external, --least and --solver apply to --model clearing or cascade, not {model}"
+        )));
+    }
+    if (f.variant.is_some() || f.nl_alpha.is_some()) && settings.model != Model::Debtrank {
+        return Err(Failure::BadInput(format!(
+            "--variant and --nl-alpha apply to --model debtrank, not {model}"
+        )));
+    }
+    if f.recovery.is_some() && settings.model != Model::Threshold {
+        return Err(Failure::BadInput(format!(
+            "--recovery applies to --model threshold, not {model}"
+        )));
+    }
+    if let Some(v) = f.variant {
+        settings.variant = match v {
+            VariantArg::SingleHit => Variant::SingleHit,
+            VariantArg::Linear => Variant::Linear,
+            VariantArg::Nonlinear => Variant::Nonlinear,
+        };
+    }
+    if let Some(x) = f.nl_alpha {
+        match f.variant {
+            None | Some(VariantArg::Nonlinear) => settings.variant = Variant::Nonlinear,
+            Some(_) => {
+                return Err(Failure::BadInput(
+                    "--nl-alpha applies to --variant nonlinear".into(),
+                ));
+            }
+        }
+        settings.nl_alpha = x;
+    }
+    if let Some(r) = f.recovery {
+        settings.recovery = r;
+    }
+    Ok(())
+}
+
 /// Reads the scenario file, if any, and merges the command line into it. The model defaults
 /// to the combined cascade when the network has assets and nothing names a model.
 fn scenario_and_settings(
@@ -124,17 +196,32 @@ fn scenario_and_settings(
         &a.asset_losses,
         &a.withdrawals,
     )?);
+    scenario.shocks.extend(equity_shocks(&a.equity_shocks)?);
     let model_in_file = scenario
         .settings
         .as_ref()
         .is_some_and(|v| v.get("model").is_some());
     if let Some(m) = a.model {
-        settings.model = match m {
-            ModelArg::Clearing => Model::Clearing,
-            ModelArg::Cascade => Model::Cascade,
-        };
+        settings.model = model_of(m);
     } else if !model_in_file && !net.assets().is_empty() {
         settings.model = Model::Cascade;
+    }
+    let clearing_flags = a.alpha.is_some()
+        || a.beta.is_some()
+        || a.external.is_some()
+        || a.least
+        || a.solver.is_some();
+    apply_buffer_flags(&mut settings, &a.buffers, clearing_flags)?;
+    if matches!(settings.model, Model::Clearing | Model::Cascade)
+        && scenario
+            .shocks
+            .iter()
+            .any(|s| matches!(s, Shock::EquityShock { .. }))
+    {
+        return Err(Failure::BadInput(format!(
+            "equity shocks apply to --model debtrank and --model threshold, not to {}",
+            settings.model.as_str()
+        )));
     }
     settings.margin_calls &= !a.no_margin_calls;
     settings.fire_sales &= !a.no_fire_sales;
@@ -196,6 +283,11 @@ fn locate_shocks(e: Error, source: Option<&ScenarioSource>, a: &RunArgs) -> Erro
         .chain(a.prices.iter().map(|v| format!("--price {v}")))
         .chain(a.asset_losses.iter().map(|v| format!("--asset-loss {v}")))
         .chain(a.withdrawals.iter().map(|v| format!("--withdraw {v}")))
+        .chain(
+            a.equity_shocks
+                .iter()
+                .map(|v| format!("--equity-shock {v}")),
+        )
         .collect();
     for d in &mut diags.0 {
         let loc = &mut d.location;

@@ -2,9 +2,12 @@
 //! the post-shock [`crate::scenario::Marks`] and returns a result; engines never read files
 //! and never print.
 
+pub mod buffers;
 pub mod cascade;
 pub mod clearing;
+pub mod debtrank;
 mod linalg;
+pub mod threshold;
 
 use serde::Serialize;
 
@@ -16,6 +19,9 @@ pub enum Cause {
     Shock,
     /// Pushed over by losses on claims on (or stakes in) defaulting counterparties.
     CounterpartyDefault,
+    /// Pushed over by the distress of counterparties, defaulted or not (DebtRank: a
+    /// counterparty's relative equity loss devalues claims on it before it defaults).
+    CounterpartyDistress,
     /// Could not meet a margin call on a collateralised loan (liquidity default).
     MarginCall,
     /// Could not pay withdrawing depositors (liquidity default, halted).

@@ -331,6 +331,7 @@ pub fn cause_text(c: crate::engine::Cause) -> &'static str {
     match c {
         Cause::Shock => "hit by the shock",
         Cause::CounterpartyDefault => "counterparty default",
+        Cause::CounterpartyDistress => "counterparty distress",
         Cause::MarginCall => "missed a margin call",
         Cause::Run => "run by depositors",
         Cause::PriceFall => "price fall",

@@ -217,6 +217,8 @@ pub fn read_result(file: &str, bytes: &[u8]) -> Result<SimulationResult, Error> 
         external_losses: f64_of(s, "external_losses").unwrap_or(0.0),
         payment_shortfall: f64_of(s, "payment_shortfall"),
         debtrank: f64_of(s, "debtrank"),
+        initial_stress: f64_of(s, "initial_stress"),
+        spectral_radius: f64_of(s, "spectral_radius"),
         final_prices: s
             .get("final_prices")
             .and_then(Value::as_object)

@@ -5,6 +5,7 @@ mod table;
 
 use serde::Serialize;
 
+use crate::engine::buffers::{BufferOutcome, WeightSource};
 use crate::engine::cascade::{Cascade, EventKind};
 use crate::engine::clearing::Clearing;
 use crate::engine::{Cause, Round};
@@ -95,9 +96,17 @@ pub struct Summary {
     /// Total obligations minus total payments (clearing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub payment_shortfall: Option<f64>,
-    /// System DebtRank, when computed.
+    /// System DebtRank, when computed: `Σ v_i (h_i − h_i(1))`, the weighted stress added by
+    /// propagation, excluding the initial shock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub debtrank: Option<f64>,
+    /// Weighted stress of the initial shock, `Σ v_i h_i(1)` (DebtRank, threshold).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initial_stress: Option<f64>,
+    /// Spectral radius of the leverage matrix `Λ` (DebtRank): above 1 the linear dynamics
+    /// amplify distress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spectral_radius: Option<f64>,
     /// Asset prices after the shocks, by asset id.
     pub final_prices: serde_json::Map<String, serde_json::Value>,
 }
@@ -302,6 +311,120 @@ impl SimulationResult {
                 external_losses: finite(external_losses),
                 payment_shortfall: Some(finite((total_obl - total_paid).max(0.0))),
                 debtrank: None,
+                initial_stress: None,
+                spectral_radius: None,
+                final_prices: final_prices(net, marks),
+            },
+            firms,
+            notes,
+            price_path: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Builds the report of a buffer-based cascade (DebtRank or threshold). `equity_before`
+    /// is the buffer the model used (capital when given, else book equity), `equity_after`
+    /// what is left of it, `loss` the difference; `payment`, `obligations` and
+    /// `recovery_rate` are absent (these models do not clear payments), and external
+    /// creditors' losses are not modelled (0).
+    pub fn from_buffers(
+        net: &Network,
+        scenario: &Scenario,
+        settings: &Settings,
+        marks: &Marks,
+        c: &BufferOutcome,
+    ) -> Self {
+        let n = net.n_firms();
+        let firms: Vec<FirmOutcome> = (0..n)
+            .map(|i| {
+                let f = &net.firms()[i];
+                let buffer = c.buffer[i];
+                FirmOutcome {
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    kind: f.kind.to_string(),
+                    defaulted: c.defaulted[i],
+                    halted: None,
+                    default_round: c.default_round[i],
+                    cause: c.cause[i],
+                    caused_by: c.caused_by[i]
+                        .iter()
+                        .map(|k| CausedBy {
+                            firm: Some(net.firm_id(k.firm as usize).to_string()),
+                            asset: None,
+                            loss: finite(k.loss),
+                        })
+                        .collect(),
+                    equity_before: finite(buffer),
+                    equity_after: finite((buffer.max(0.0) - c.loss[i]).max(0.0)),
+                    loss: finite(c.loss[i]),
+                    distress: finite(c.distress[i]),
+                    payment: None,
+                    obligations: None,
+                    recovery_rate: None,
+                }
+            })
+            .collect();
+        let equity_losses: f64 = c.loss.iter().sum();
+        let mut notes = Vec::new();
+        if !c.converged {
+            notes.push(format!(
+                "the round cap ({}) was reached before the cascade stopped: stresses and losses are lower bounds",
+                settings.max_iterations
+            ));
+        }
+        let insolvent = c.buffer.iter().filter(|&&e| e <= 0.0).count();
+        if insolvent > 0 {
+            notes.push(format!(
+                "{insolvent} firm(s) have a zero or negative buffer: reported in default from round 0 (initially_insolvent); such a firm passes on losses only when a default shock names it"
+            ));
+        }
+        if c.weight_source == WeightSource::Column && c.missing_weights > 0 {
+            notes.push(format!(
+                "{} firm(s) have no weight: they count as 0 in the system DebtRank",
+                c.missing_weights
+            ));
+        }
+        if let Some(r) = c.spectral_radius {
+            if !r.converged {
+                notes.push(format!(
+                    "the spectral radius did not converge in {} power-iteration sweeps: it lies in [{}, {}]",
+                    r.sweeps, r.lower, r.upper
+                ));
+            }
+            if r.lower >= 1.0 {
+                notes.push(format!(
+                    "the spectral radius of the leverage matrix is {:.6} ≥ 1: the linear dynamics amplify distress",
+                    r.value
+                ));
+            }
+        }
+        if marks.withdrawal.iter().any(|&w| w > 0.0) {
+            notes.push(format!(
+                "withdrawal shocks have no effect in the {} model (it propagates solvency losses, not liquidity)",
+                settings.model.as_str()
+            ));
+        }
+        Self {
+            network: NetworkInfo {
+                name: net.meta().name.clone(),
+                currency: net.meta().currency.clone(),
+            },
+            model: settings.clone(),
+            scenario: scenario.clone(),
+            converged: c.converged,
+            iterations: c.iterations,
+            rounds: rounds_with_ids(net, &c.rounds),
+            summary: Summary {
+                firms: n,
+                defaults: c.defaulted.iter().filter(|&&d| d).count(),
+                total_losses: finite(equity_losses),
+                equity_losses: finite(equity_losses),
+                external_losses: 0.0,
+                payment_shortfall: None,
+                debtrank: Some(finite(c.debtrank)),
+                initial_stress: Some(finite(c.initial_debtrank)),
+                spectral_radius: c.spectral_radius.map(|r| finite(r.value)),
                 final_prices: final_prices(net, marks),
             },
             firms,
@@ -534,6 +657,7 @@ pub fn cause_name(c: Cause) -> &'static str {
     match c {
         Cause::Shock => "shock",
         Cause::CounterpartyDefault => "counterparty_default",
+        Cause::CounterpartyDistress => "counterparty_distress",
         Cause::MarginCall => "margin_call",
         Cause::Run => "run",
         Cause::PriceFall => "price_fall",

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{SimulationResult, cause_name, human_amount};
+use crate::settings::{Model, Variant};
 
 fn pad(rows: &[Vec<String>], right_align: &[bool]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
@@ -41,6 +42,9 @@ fn pad(rows: &[Vec<String>], right_align: &[bool]) -> String {
 /// The result as text: settings, the cascade round by round, a per-firm table sorted by
 /// default round (then input order), and totals.
 pub fn render_table(r: &SimulationResult) -> String {
+    if matches!(r.model.model, Model::Debtrank | Model::Threshold) {
+        return render_buffers(r);
+    }
     let mut s = String::new();
     let cur = &r.network.currency;
     let name = r.network.name.as_deref().unwrap_or("network");
@@ -213,4 +217,129 @@ fn price_text(x: f64) -> String {
     } else {
         format!("{x:.3e}")
     }
+}
+
+/// Table of a buffer-based cascade (DebtRank, threshold): rounds with defaults, then every
+/// firm sorted by default round, then by distress (largest first), then input order.
+fn render_buffers(r: &SimulationResult) -> String {
+    let mut s = String::new();
+    let cur = &r.network.currency;
+    let name = r.network.name.as_deref().unwrap_or("network");
+    let m = &r.model;
+    let detail = match m.model {
+        Model::Debtrank if m.variant == Variant::Nonlinear => {
+            format!("nonlinear, nl_alpha {}", m.nl_alpha)
+        }
+        Model::Debtrank => m.variant.as_str().to_string(),
+        _ => format!("recovery {}", m.recovery),
+    };
+    let _ = writeln!(
+        s,
+        "{name}: {} firms, model {} ({detail}){}",
+        r.summary.firms,
+        m.model.as_str(),
+        r.scenario
+            .name
+            .as_ref()
+            .map(|n| format!(", scenario {n}"))
+            .unwrap_or_default(),
+    );
+    if r.scenario.shocks.is_empty() {
+        let _ = writeln!(s, "No shocks.");
+    }
+    let _ = writeln!(s);
+    let with_defaults: Vec<_> = r.rounds.iter().filter(|x| !x.defaults.is_empty()).collect();
+    if with_defaults.is_empty() {
+        let _ = writeln!(s, "No firm defaults.");
+    }
+    for round in with_defaults {
+        let names: Vec<String> = round
+            .defaults
+            .iter()
+            .map(|id| {
+                let f = r.firms.iter().find(|f| &f.id == id);
+                let cause = f.and_then(|f| f.cause).map(cause_name).unwrap_or("");
+                let by: Vec<&str> = f
+                    .map(|f| {
+                        f.caused_by
+                            .iter()
+                            .take(3)
+                            .map(|c| c.firm.as_deref().unwrap_or("-"))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if by.is_empty() {
+                    format!("{id} ({cause})")
+                } else {
+                    format!("{id} ({cause}: {})", by.join(", "))
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "Round {}: {}", round.round, names.join("; "));
+    }
+    let _ = writeln!(s, "{} propagation rounds.\n", r.iterations);
+    let mut order: Vec<usize> = (0..r.firms.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&r.firms[a], &r.firms[b]);
+        fa.default_round
+            .unwrap_or(u32::MAX)
+            .cmp(&fb.default_round.unwrap_or(u32::MAX))
+            .then(fb.distress.total_cmp(&fa.distress))
+            .then(a.cmp(&b))
+    });
+    let mut rows = vec![vec![
+        "firm".to_string(),
+        "kind".into(),
+        "round".into(),
+        "cause".into(),
+        format!("buffer ({cur})"),
+        "loss".into(),
+        "distress".into(),
+    ]];
+    for &i in &order {
+        let f = &r.firms[i];
+        rows.push(vec![
+            f.id.clone(),
+            f.kind.clone(),
+            f.default_round
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "-".into()),
+            f.cause.map(cause_name).unwrap_or("-").to_string(),
+            human_amount(f.equity_before),
+            human_amount(f.loss),
+            format!("{:.2}%", 100.0 * f.distress),
+        ]);
+    }
+    rows.push(vec![
+        "TOTAL".into(),
+        String::new(),
+        String::new(),
+        format!("{} defaults", r.summary.defaults),
+        human_amount(r.firms.iter().map(|f| f.equity_before.max(0.0)).sum()),
+        human_amount(r.summary.equity_losses),
+        String::new(),
+    ]);
+    s.push_str(&pad(&rows, &[false, false, true, false, true, true, true]));
+    if let Some(d) = r.summary.debtrank {
+        let _ = writeln!(
+            s,
+            "\nDebtRank {d:.6} (stress added by propagation, weighted), initial stress {:.6}.",
+            r.summary.initial_stress.unwrap_or(0.0)
+        );
+    }
+    if let Some(rho) = r.summary.spectral_radius {
+        let _ = writeln!(s, "Spectral radius of the leverage matrix: {rho:.6}.");
+    }
+    let _ = writeln!(
+        s,
+        "Losses: {} {cur} of equity.",
+        human_amount(r.summary.equity_losses)
+    );
+    if !r.converged {
+        let _ = writeln!(s, "WARNING: did not converge in {} rounds.", r.iterations);
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "Note: {n}");
+    }
+    s
 }

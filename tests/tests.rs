@@ -2,6 +2,7 @@
 
 mod cascade_channels;
 mod cascade_examples;
+mod cascade_properties;
 mod clearing_examples;
 mod cli;
 mod ftx;

@@ -305,20 +305,43 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         let mut halt_losses = 0.0;
         let round_now = g + 1;
 
-        // 1. Margin calls.
+        // 1. Margin calls, all at once: every call is fixed at the round's opening prices,
+        // each debtor raises what it can for all its calls together (paid pro rata when
+        // short), and only then do creditors seize the collateral of debtors that failed —
+        // so no debtor meets a call with the proceeds of a seizure made in the same round,
+        // and the order of the rows does not matter.
         if settings.margin_calls {
-            for (wi, c) in net.collateral().iter().enumerate() {
+            let calls: Vec<(usize, f64)> = net
+                .collateral()
+                .iter()
+                .enumerate()
+                .filter_map(|(wi, c)| {
+                    let k = c.exposure as usize;
+                    let d = net.exposures()[k].debtor as usize;
+                    if in_default[d] || w.coll[wi] <= 0.0 || small(w.amounts[k], tol) {
+                        return None;
+                    }
+                    let call = w.amounts[k] - w.cover(wi);
+                    (!small(call, tol) && call > tol * w.amounts[k]).then_some((wi, call))
+                })
+                .collect();
+            let mut owed_by = vec![0.0; n];
+            for &(wi, call) in &calls {
+                owed_by[net.exposures()[net.collateral()[wi].exposure as usize].debtor as usize] +=
+                    call;
+            }
+            let mut share = vec![1.0; n];
+            for d in 0..n {
+                if owed_by[d] > 0.0 {
+                    share[d] = w.raise(d, owed_by[d]) / owed_by[d];
+                }
+            }
+            for &(wi, call) in &calls {
+                let c = net.collateral()[wi];
                 let k = c.exposure as usize;
                 let e = net.exposures()[k];
                 let (d, cr, a) = (e.debtor as usize, e.creditor as usize, c.asset as usize);
-                if in_default[d] || w.coll[wi] <= 0.0 || small(w.amounts[k], tol) {
-                    continue;
-                }
-                let call = w.amounts[k] - w.cover(wi);
-                if small(call, tol) || call <= tol * w.amounts[k] {
-                    continue;
-                }
-                let met = w.raise(d, call);
+                let met = call * share[d];
                 w.amounts[k] -= met;
                 w.cash[cr] += met;
                 w.paid[d] += met;
@@ -332,36 +355,48 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                     amount: call,
                     paid: met,
                 });
-                if met < call * (1.0 - 1e-12) {
-                    in_default[d] = true;
-                    halted[d] = true;
-                    cause[d] = Some(Cause::MarginCall);
+                if share[d] < 1.0 - 1e-12 {
+                    if !halted[d] {
+                        in_default[d] = true;
+                        halted[d] = true;
+                        cause[d] = Some(Cause::MarginCall);
+                        halts.push(d as u32);
+                    }
                     caused_by[d].push(Link {
                         firm: Some(cr as u32),
                         asset: Some(a as u32),
                         loss: call - met,
                     });
-                    halts.push(d as u32);
                     halt_losses += call - met;
-                    // The creditor seizes the collateral and sells what covers the loan.
-                    let units = w
-                        .units_for(a, w.amounts[k])
-                        .map_or(w.coll[wi], |u| u.min(w.coll[wi]));
-                    let proceeds = w.sell(a, units);
-                    w.coll[wi] -= units;
-                    w.amounts[k] -= proceeds;
-                    w.cash[cr] += proceeds;
-                    w.paid[d] += proceeds;
-                    events.push(Event {
-                        round: round_now,
-                        kind: EventKind::Seizure,
-                        firm: cr as u32,
-                        counterparty: Some(d as u32),
-                        asset: Some(a as u32),
-                        amount: units,
-                        paid: proceeds,
-                    });
                 }
+            }
+            // Creditors of debtors that failed a call seize the collateral and sell what
+            // covers the loan.
+            for &(wi, _) in &calls {
+                let c = net.collateral()[wi];
+                let k = c.exposure as usize;
+                let e = net.exposures()[k];
+                let (d, cr, a) = (e.debtor as usize, e.creditor as usize, c.asset as usize);
+                if share[d] >= 1.0 - 1e-12 {
+                    continue;
+                }
+                let units = w
+                    .units_for(a, w.amounts[k])
+                    .map_or(w.coll[wi], |u| u.min(w.coll[wi]));
+                let proceeds = w.sell(a, units);
+                w.coll[wi] -= units;
+                w.amounts[k] -= proceeds;
+                w.cash[cr] += proceeds;
+                w.paid[d] += proceeds;
+                events.push(Event {
+                    round: round_now,
+                    kind: EventKind::Seizure,
+                    firm: cr as u32,
+                    counterparty: Some(d as u32),
+                    asset: Some(a as u32),
+                    amount: units,
+                    paid: proceeds,
+                });
             }
         }
 

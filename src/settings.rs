@@ -111,6 +111,29 @@ impl Seniority {
     }
 }
 
+/// What depositors of a firm halted by a run make of their frozen deposits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrozenDeposits {
+    /// Frozen claims stay claims on the halted firm: illiquid, valued at what clearing
+    /// recovers from it (default).
+    Recover,
+    /// Depositors write frozen claims off at once; the halted firm still owes them, to a pool
+    /// outside the network (so its other creditors are unaffected).
+    Lose,
+}
+
+impl FrozenDeposits {
+    /// Parses `recover` or `lose`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "recover" => Ok(FrozenDeposits::Recover),
+            "lose" => Ok(FrozenDeposits::Lose),
+            _ => Err(format!("expected recover or lose, found '{s}'")),
+        }
+    }
+}
+
 /// Which clearing vector to report when several exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -199,6 +222,8 @@ pub struct Settings {
     pub run_trigger: f64,
     /// Cascade: cap on rounds; hitting it reports `converged: false`. Default 1000.
     pub max_rounds: usize,
+    /// Cascade: what depositors make of deposits frozen at a halted firm. Default recover.
+    pub frozen_deposits: FrozenDeposits,
 }
 
 impl Serialize for Settings {
@@ -223,6 +248,7 @@ impl Serialize for Settings {
                 m.serialize_entry("run_fraction", &self.run_fraction)?;
                 m.serialize_entry("run_trigger", &self.run_trigger)?;
                 m.serialize_entry("max_rounds", &self.max_rounds)?;
+                m.serialize_entry("frozen_deposits", &self.frozen_deposits)?;
             }
             Model::Debtrank => {
                 m.serialize_entry("variant", &self.variant)?;
@@ -262,6 +288,7 @@ impl Default for Settings {
             run_fraction: 0.3,
             run_trigger: 0.1,
             max_rounds: 1000,
+            frozen_deposits: FrozenDeposits::Recover,
         }
     }
 }
@@ -383,9 +410,12 @@ impl Settings {
                 "run_fraction" => num().map(|x| self.run_fraction = x),
                 "run_trigger" => num().map(|x| self.run_trigger = x),
                 "max_rounds" => count().map(|x| self.max_rounds = x),
+                "frozen_deposits" => text()
+                    .and_then(FrozenDeposits::parse)
+                    .map(|f| self.frozen_deposits = f),
                 k if k.starts_with("x_") => Ok(()),
                 _ => Err(format!(
-                    "unknown setting '{k}': expected one of model, alpha, beta, external, vector, least, solver, variant, nl_alpha, recovery, tolerance, max_iterations, margin_calls, fire_sales, runs, contagious_runs, price_impact, run_fraction, run_trigger, max_rounds"
+                    "unknown setting '{k}': expected one of model, alpha, beta, external, vector, least, solver, variant, nl_alpha, recovery, tolerance, max_iterations, margin_calls, fire_sales, runs, contagious_runs, price_impact, run_fraction, run_trigger, max_rounds, frozen_deposits"
                 )),
             };
             if let Err(msg) = res {

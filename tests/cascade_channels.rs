@@ -222,6 +222,51 @@ fn run_met_then_run_that_halts() {
     close("C receives in all", k.payments[0], 50.0, TOL);
 }
 
+/// Frozen deposits: recovered through clearing, or written off at once.
+/// The 80% run above halts E after it paid C 35.918 (10 of cash + 100(1 − e^−0.3) from T);
+/// C's remaining 14.082 are frozen. C's book equity before is its deposit, 50.
+/// `recover`: clearing pays C the 14.082 (E still has 40 of other assets): C ends with 50.
+/// `lose`: C writes the 14.082 off at once and ends with 35.918; E still owes them, to a pool
+/// outside the network, so E's own figures do not change (it keeps 25.918).
+#[test]
+fn frozen_deposits_recovered_or_lost() {
+    let mut f = vec![firm("E", 10.0, 0.0), firm("C", 0.0, 0.0)];
+    f[0].other_assets = 40.0;
+    let net = Network::from_parts(Parts {
+        firms: f,
+        exposures: vec![exposure(0, 1, ExposureKind::Deposit, 50.0)],
+        assets: vec![asset("T", 1.0, Some(100.0))],
+        holdings: vec![Holding {
+            firm: 0,
+            asset: 0,
+            units: 30.0,
+        }],
+        ..Default::default()
+    })
+    .unwrap();
+    let raised = 10.0 + 100.0 * (1.0 - (-0.3f64).exp());
+    let shock = [Shock::Withdrawal {
+        firm: "E".into(),
+        fraction: 0.8,
+    }];
+    let recover = run(&net, &shock, &cascade_settings());
+    close("C recovers", recover.clearing.equity_after[1], 50.0, TOL);
+    let lose = Settings {
+        frozen_deposits: contagion::settings::FrozenDeposits::Lose,
+        ..cascade_settings()
+    };
+    let lost = run(&net, &shock, &lose);
+    assert!(lost.halted[0]);
+    close("C writes off", lost.clearing.equity_after[1], raised, TOL);
+    close("frozen", lost.frozen[0], 50.0 - raised, TOL);
+    close(
+        "E keeps",
+        lost.clearing.equity_after[0],
+        40.0 - (50.0 - raised),
+        TOL,
+    );
+}
+
 /// Channels interacting: a price fall triggers a margin call that triggers a default that
 /// triggers a run.
 /// A: cash 10, owes L 100 secured by 100 units of T (price 1.5, no haircut, depth 1000) and

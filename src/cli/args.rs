@@ -337,6 +337,10 @@ pub struct RunArgs {
     /// Cascade: cap on rounds (default 1000).
     #[arg(long)]
     pub max_rounds: Option<usize>,
+    /// Cascade: deposits frozen at a halted firm are recovered through clearing (default) or
+    /// written off at once by the depositors.
+    #[arg(long, value_name = "recover|lose")]
+    pub frozen_deposits: Option<String>,
     /// Rogers–Veraart α: fraction of external assets a defaulting firm realises (default 1).
     #[arg(long)]
     pub alpha: Option<f64>,

@@ -239,6 +239,10 @@ fn scenario_and_settings(
     if let Some(x) = a.max_rounds {
         settings.max_rounds = x;
     }
+    if let Some(f) = &a.frozen_deposits {
+        settings.frozen_deposits = contagion::settings::FrozenDeposits::parse(f)
+            .map_err(|e| Failure::BadInput(format!("--frozen-deposits: {e}")))?;
+    }
     if let Some(x) = a.alpha {
         settings.alpha = x;
     }

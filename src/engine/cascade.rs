@@ -28,7 +28,7 @@ use super::clearing::{Clearing, State, clear_state};
 use super::{Cause, Round};
 use crate::model::{ExposureKind, Network};
 use crate::scenario::Marks;
-use crate::settings::Settings;
+use crate::settings::{FrozenDeposits, Settings};
 
 /// What carried a loss to a firm: a counterparty, an asset, or both.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -100,6 +100,9 @@ pub struct Cascade {
     pub obligations: Vec<f64>,
     /// Everything that happened, in order.
     pub events: Vec<Event>,
+    /// Deposits frozen at each halted firm and written off by its depositors
+    /// (`frozen_deposits: lose`), now owed to a pool outside the network.
+    pub frozen: Vec<f64>,
     /// Whether the cascade reached a round that changed nothing (and every clearing converged).
     pub converged: bool,
     /// Cascade rounds run plus clearing sweeps.
@@ -288,6 +291,7 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         vec![0.0; n]
     };
     let mut run_source: Vec<Option<u32>> = vec![None; n];
+    let mut frozen = vec![0.0; n];
     let mut ran = vec![false; n];
     let mut events = Vec::new();
     let mut price_path = vec![(0u32, w.prices.clone())];
@@ -439,6 +443,13 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                     });
                     halts.push(f as u32);
                     halt_losses += demand - got;
+                    if settings.frozen_deposits == FrozenDeposits::Lose {
+                        // Depositors write the frozen claims off; the halted firm still owes
+                        // them, now to a pool outside the network.
+                        for &k in &deposits_of[f] {
+                            frozen[f] += std::mem::take(&mut w.amounts[k]);
+                        }
+                    }
                 }
             }
         }
@@ -463,6 +474,7 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
             holding_units: Some(&w.hold),
             amounts: Some(&w.amounts),
             collateral_units: Some(&w.coll),
+            frozen: Some(&frozen),
             wiped: &marks.failed,
             in_default: &in_default,
             shocked: &marks.shocked,
@@ -598,6 +610,7 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         payments,
         obligations,
         events,
+        frozen,
         converged: converged && clearing_ok,
         iterations,
         clearing,

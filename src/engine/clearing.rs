@@ -117,6 +117,9 @@ pub struct State<'a> {
     pub amounts: Option<&'a [f64]>,
     /// Units of each collateral entry (indexed like `net.collateral()`); `None`: the network's.
     pub collateral_units: Option<&'a [f64]>,
+    /// Liabilities added to each firm's external liabilities (deposits frozen at a halted firm
+    /// and booked as lost by its depositors); `None`: none.
+    pub frozen: Option<&'a [f64]>,
     /// Firms whose own assets outside the network are written off (failed outright).
     pub wiped: &'a [bool],
     /// Firms in default from the start (failed outright, or halted by a liquidity default).
@@ -136,6 +139,7 @@ impl<'a> State<'a> {
             holding_units: None,
             amounts: None,
             collateral_units: None,
+            frozen: None,
             wiped: &marks.failed,
             in_default: &marks.failed,
             shocked: &marks.shocked,
@@ -150,6 +154,16 @@ impl<'a> State<'a> {
     fn holding(&self, h: usize) -> f64 {
         self.holding_units
             .map_or(self.net.holdings()[h].units, |u| u[h])
+    }
+
+    /// External liabilities of every firm, frozen deposits included.
+    fn external_liabilities(&self) -> Vec<f64> {
+        self.net
+            .firms()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| f.external_liabilities + self.frozen.map_or(0.0, |x| x[i]))
+            .collect()
     }
 
     fn pledged(&self, w: usize) -> f64 {
@@ -221,7 +235,7 @@ impl System {
                 stakes.push((e.creditor, e.debtor, st.amount(k)));
             }
         }
-        let ext_liab: Vec<f64> = net.firms().iter().map(|f| f.external_liabilities).collect();
+        let ext_liab = st.external_liabilities();
         let (pbar, senior) = match s.external {
             Seniority::PariPassu => (
                 (0..n).map(|i| interbank[i] + ext_liab[i]).collect(),
@@ -669,11 +683,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     if settings.alpha == 1.0 && settings.beta == 1.0 {
         let want = settings.vector == Vector::Least;
         let leaks: Vec<bool> = match settings.external {
-            Seniority::PariPassu => net
-                .firms()
-                .iter()
-                .map(|f| f.external_liabilities > 0.0)
-                .collect(),
+            Seniority::PariPassu => st.external_liabilities().iter().map(|&b| b > 0.0).collect(),
             Seniority::Senior => vec![false; n],
         };
         let regular = is_regular(&sys, &ext, &leaks);
@@ -695,10 +705,20 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
                 Solver::Auto => n <= EXACT_LIMIT,
             };
             ok |= exact && sys.polish(&everyone, &ext, &mut q);
-            converged &= ok;
-            differs_from_least = (0..n as u32)
-                .filter(|&i| (p[i as usize] - q[i as usize]).abs() > 1e-9 * sys.scale(i as usize))
-                .collect();
+            if want {
+                converged &= ok;
+            } else if !ok {
+                // The check could not finish: the greatest vector stands, and nothing is
+                // claimed about uniqueness.
+                least_checked = false;
+            }
+            if ok || want {
+                differs_from_least = (0..n as u32)
+                    .filter(|&i| {
+                        (p[i as usize] - q[i as usize]).abs() > 1e-9 * sys.scale(i as usize)
+                    })
+                    .collect();
+            }
             if want {
                 let last = rounds.iter().map(|r| r.round).max().unwrap_or(0);
                 let mut extra = Vec::new();
@@ -724,7 +744,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     }
 
     // Per-firm results.
-    let ext_liab: Vec<f64> = net.firms().iter().map(|f| f.external_liabilities).collect();
+    let ext_liab = st.external_liabilities();
     let mut obligations = vec![0.0; n];
     for (k, e) in net.exposures().iter().enumerate() {
         if e.kind.is_debt() {

@@ -473,8 +473,15 @@ impl SimulationResult {
                 1.0
             });
             f.distress = distress(f.equity_before, f.equity_after, f.defaulted);
+            // Outside creditors proper; deposits frozen and written off by depositors
+            // (`frozen_deposits: lose`) are their depositors' losses, not counted twice.
             let ext = net.firms()[i].external_liabilities;
-            let ext_paid = k.clearing.payments[i] - k.clearing.interbank_payments[i];
+            let paid_out = k.clearing.payments[i] - k.clearing.interbank_payments[i];
+            let ext_paid = if ext + k.frozen[i] > 0.0 {
+                paid_out * ext / (ext + k.frozen[i])
+            } else {
+                0.0
+            };
             external_losses += (ext - ext_paid).max(0.0);
         }
         r.rounds = rounds_with_ids(net, &k.rounds);

@@ -19,6 +19,11 @@ pub fn run(a: GenerateArgs) -> CmdResult {
     let mut spec = GenSpec::new(a.firms, a.degree, topology, a.seed);
     spec.capital_ratio = a.capital_ratio;
     spec.interbank_share = a.interbank_share;
+    if a.firms == 0 {
+        return Err(Failure::BadInput(
+            "--firms must be at least 1: a network needs a firm".into(),
+        ));
+    }
     spec.check().map_err(Failure::BadInput)?;
     let net = generate(&spec);
     contagion::io::save(&net, &a.output)?;

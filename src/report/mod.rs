@@ -179,6 +179,27 @@ pub struct NetworkInfo {
     pub currency: String,
 }
 
+impl NetworkInfo {
+    /// Name and currency of `net`.
+    fn of(net: &Network) -> Self {
+        Self {
+            name: net.meta().name.clone(),
+            currency: net.meta().currency.clone(),
+        }
+    }
+}
+
+/// Counterparties that pushed a firm over, with ids.
+fn counterparties(net: &Network, by: &[crate::engine::Contribution]) -> Vec<CausedBy> {
+    by.iter()
+        .map(|k| CausedBy {
+            firm: Some(net.firm_id(k.firm as usize).to_string()),
+            asset: None,
+            loss: finite(k.loss),
+        })
+        .collect()
+}
+
 /// Finite or zero: JSON never carries NaN or infinities.
 fn finite(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
@@ -244,14 +265,7 @@ impl SimulationResult {
                 halted: None,
                 default_round: c.default_round[i],
                 cause: c.cause[i],
-                caused_by: c.caused_by[i]
-                    .iter()
-                    .map(|k| CausedBy {
-                        firm: Some(net.firm_id(k.firm as usize).to_string()),
-                        asset: None,
-                        loss: finite(k.loss),
-                    })
-                    .collect(),
+                caused_by: counterparties(net, &c.caused_by[i]),
                 equity_before: finite(c.equity_before[i]),
                 equity_after: finite(c.equity_after[i]),
                 loss: finite(loss),
@@ -294,10 +308,7 @@ impl SimulationResult {
         let total_obl: f64 = c.obligations.iter().sum();
         let total_paid: f64 = c.payments.iter().sum();
         Self {
-            network: NetworkInfo {
-                name: net.meta().name.clone(),
-                currency: net.meta().currency.clone(),
-            },
+            network: NetworkInfo::of(net),
             model: settings.clone(),
             scenario: scenario.clone(),
             converged: c.converged,
@@ -347,14 +358,7 @@ impl SimulationResult {
                     halted: None,
                     default_round: c.default_round[i],
                     cause: c.cause[i],
-                    caused_by: c.caused_by[i]
-                        .iter()
-                        .map(|k| CausedBy {
-                            firm: Some(net.firm_id(k.firm as usize).to_string()),
-                            asset: None,
-                            loss: finite(k.loss),
-                        })
-                        .collect(),
+                    caused_by: counterparties(net, &c.caused_by[i]),
                     equity_before: finite(buffer),
                     equity_after: finite((buffer.max(0.0) - c.loss[i]).max(0.0)),
                     loss: finite(c.loss[i]),
@@ -406,10 +410,7 @@ impl SimulationResult {
             ));
         }
         Self {
-            network: NetworkInfo {
-                name: net.meta().name.clone(),
-                currency: net.meta().currency.clone(),
-            },
+            network: NetworkInfo::of(net),
             model: settings.clone(),
             scenario: scenario.clone(),
             converged: c.converged,

@@ -160,6 +160,10 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The computation could not run to the end (a worker failed, a connection between
+    /// processes could not be made).
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl Error {
@@ -173,6 +177,7 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         match self {
             Error::Input(_) | Error::Invalid(_) => true,
+            Error::Failed(_) => false,
             Error::Io { source, .. } => matches!(
                 source.kind(),
                 std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData

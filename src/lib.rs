@@ -42,6 +42,8 @@
 //! ```
 
 pub mod analysis;
+#[cfg(feature = "distributed")]
+pub mod distributed;
 pub mod engine;
 pub mod error;
 pub mod io;

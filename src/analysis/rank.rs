@@ -23,10 +23,11 @@
 //! identical whatever the number of threads.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::buffers::{Impact, LossNetwork, system_weights};
 use crate::engine::clearing::{Clearing, clear};
@@ -75,24 +76,68 @@ struct Acc<W> {
     counts: Vec<u32>,
 }
 
+/// The scenarios of a block of consecutive firms: their impacts, and how often each firm of
+/// the network defaulted in them. Blocks of one network combine into a [`Ranking`] with
+/// [`assemble`], whatever process or thread ran them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankPart {
+    /// First firm of the block.
+    pub start: usize,
+    /// Impact of each firm's failure, for firms `start..start + impacts.len()`.
+    pub impacts: Vec<Impact>,
+    /// For every firm of the network: in how many of the block's scenarios it defaulted.
+    pub counts: Vec<u32>,
+}
+
 /// Runs every firm's failure alone under `settings` (model, variant, …) and ranks the firms.
 /// `progress`, when given, is incremented once per finished scenario (from any thread).
 ///
 /// Cost: `n` scenarios; each costs what the engine spends on the part of the network the
 /// failure reaches (DebtRank, threshold) or one full clearing (clearing).
 pub fn rank(net: &Network, settings: &Settings, progress: Option<&AtomicUsize>) -> Ranking {
+    let part = rank_part(net, settings, 0..net.n_firms(), progress);
+    assemble(net, settings, vec![part])
+}
+
+/// Splits the firms `0..n` into `parts` blocks of consecutive firms for [`rank_part`]: block
+/// bounds fall on multiples of the DebtRank batch width, so that every block runs exactly
+/// the batches a single run would, and the assembled ranking is identical.
+pub fn blocks(n: usize, parts: usize) -> Vec<Range<usize>> {
+    let parts = parts.max(1);
+    let batches = n.div_ceil(LANES);
+    (0..parts)
+        .map(|k| {
+            let lo = (batches * k / parts * LANES).min(n);
+            let hi = (batches * (k + 1) / parts * LANES).min(n);
+            lo..hi
+        })
+        .collect()
+}
+
+/// Runs the scenarios of the firms in `firms` (a block from [`blocks`], or any range whose
+/// start is a multiple of the batch width) in parallel on the current rayon pool.
+pub fn rank_part(
+    net: &Network,
+    settings: &Settings,
+    firms: Range<usize>,
+    progress: Option<&AtomicUsize>,
+) -> RankPart {
     let n = net.n_firms();
+    let firms = firms.start.min(n)..firms.end.min(n);
+    debug_assert!(firms.start % LANES == 0 || firms.is_empty());
     let tick = || {
         if let Some(p) = progress {
             p.fetch_add(1, Ordering::Relaxed);
         }
     };
     let book = Marks::book(net);
+    let start = firms.start;
     let (impacts, counts) = match settings.model {
         Model::Debtrank => {
             let lev = debtrank::Leverage::build(net, &book);
             run_batches(
                 n,
+                firms,
                 || debtrank::Batch::<LANES>::new(&lev, settings),
                 |batch, sources, on_default| {
                     let imp = batch.impacts_of_failures(&lev, settings, sources, on_default);
@@ -107,6 +152,7 @@ pub fn rank(net: &Network, settings: &Settings, progress: Option<&AtomicUsize>) 
             let tr = threshold::Transmission::from_losses(LossNetwork::build(net, &book), settings);
             run_all(
                 n,
+                firms,
                 || threshold::Workspace::new(&tr),
                 |ws, s, on_default| {
                     let imp = ws.impact_of_failure(&tr, settings, s, on_default);
@@ -127,6 +173,7 @@ pub fn rank(net: &Network, settings: &Settings, progress: Option<&AtomicUsize>) 
             let base = run(&book);
             run_all(
                 n,
+                firms,
                 || (),
                 |_, s, on_default| {
                     let mut marks = book.clone();
@@ -140,6 +187,31 @@ pub fn rank(net: &Network, settings: &Settings, progress: Option<&AtomicUsize>) 
             )
         }
     };
+    RankPart {
+        start,
+        impacts,
+        counts,
+    }
+}
+
+/// Combines the blocks of every firm into the ranking: impacts in firm order, vulnerability
+/// counts added up (integers, so the order of the additions cannot change them).
+///
+/// # Panics
+/// If the blocks do not cover every firm of `net` exactly once.
+pub fn assemble(net: &Network, settings: &Settings, mut parts: Vec<RankPart>) -> Ranking {
+    let n = net.n_firms();
+    parts.sort_by_key(|p| p.start);
+    let mut counts = vec![0u32; n];
+    let mut impacts = Vec::with_capacity(n);
+    for p in parts {
+        assert_eq!(p.start, impacts.len(), "rank blocks must tile the firms");
+        impacts.extend(p.impacts);
+        for (t, x) in counts.iter_mut().zip(p.counts) {
+            *t += x;
+        }
+    }
+    assert_eq!(impacts.len(), n, "rank blocks must cover every firm");
     let converged = impacts.iter().all(|i| i.converged);
     let mut firms: Vec<RankEntry> = impacts
         .iter()
@@ -165,15 +237,17 @@ pub fn rank(net: &Network, settings: &Settings, progress: Option<&AtomicUsize>) 
     }
 }
 
-/// Runs `scenario(ws, s, on_default)` for every firm `s` in parallel, with one workspace per
-/// rayon job; returns the impacts in firm order and the vulnerability counts.
-fn run_all<W, I, F>(n: usize, init: I, scenario: F) -> (Vec<Impact>, Vec<u32>)
+/// Runs `scenario(ws, s, on_default)` for every firm `s` of `firms` in parallel, with one
+/// workspace per rayon job; returns the impacts in firm order and the vulnerability counts.
+fn run_all<W, I, F>(n: usize, firms: Range<usize>, init: I, scenario: F) -> (Vec<Impact>, Vec<u32>)
 where
     W: Send,
     I: Fn() -> W + Sync + Send,
     F: Fn(&mut W, usize, &mut dyn FnMut(usize)) -> Impact + Sync + Send,
 {
-    let accs: Vec<Partial> = (0..n)
+    let start = firms.start;
+    let len = firms.len();
+    let accs: Vec<Partial> = firms
         .into_par_iter()
         .fold(
             || Acc {
@@ -190,17 +264,17 @@ where
         )
         .map(|acc| (acc.out, acc.counts))
         .collect();
-    merge(n, accs)
+    merge(n, start, len, accs)
 }
 
 /// Puts the scenarios' impacts in firm order and adds up the vulnerability counts (integers:
 /// the order of the additions cannot change them).
-fn merge(n: usize, accs: Vec<Partial>) -> (Vec<Impact>, Vec<u32>) {
-    let mut impacts: Vec<Option<Impact>> = vec![None; n];
+fn merge(n: usize, start: usize, len: usize, accs: Vec<Partial>) -> (Vec<Impact>, Vec<u32>) {
+    let mut impacts: Vec<Option<Impact>> = vec![None; len];
     let mut counts = vec![0u32; n];
     for (out, c) in accs {
         for (s, imp) in out {
-            impacts[s] = Some(imp);
+            impacts[s - start] = Some(imp);
         }
         for (t, x) in counts.iter_mut().zip(c) {
             *t += x;
@@ -217,15 +291,21 @@ fn merge(n: usize, accs: Vec<Partial>) -> (Vec<Impact>, Vec<u32>) {
 const LANES: usize = 8;
 
 /// Like [`run_all`], for engines that run up to [`LANES`] scenarios at once: batches of
-/// consecutive firms, so the grouping never depends on the thread count.
-fn run_batches<W, I, F>(n: usize, init: I, batch: F) -> (Vec<Impact>, Vec<u32>)
+/// consecutive firms starting at multiples of [`LANES`], so the grouping never depends on the
+/// thread count or on how the firms were split into blocks.
+fn run_batches<W, I, F>(
+    n: usize,
+    firms: Range<usize>,
+    init: I,
+    batch: F,
+) -> (Vec<Impact>, Vec<u32>)
 where
     W: Send,
     I: Fn() -> W + Sync + Send,
     F: Fn(&mut W, &[usize], &mut dyn FnMut(usize, usize)) -> Vec<Impact> + Sync + Send,
 {
-    let batches = n.div_ceil(LANES);
-    let accs: Vec<Partial> = (0..batches)
+    let (start, end) = (firms.start, firms.end);
+    let accs: Vec<Partial> = (start / LANES..end.div_ceil(LANES))
         .into_par_iter()
         .fold(
             || Acc {
@@ -235,7 +315,7 @@ where
             },
             |mut acc, b| {
                 let Acc { ws, out, counts } = &mut acc;
-                let sources: Vec<usize> = (b * LANES..((b + 1) * LANES).min(n)).collect();
+                let sources: Vec<usize> = ((b * LANES).max(start)..((b + 1) * LANES).min(end)).collect();
                 let imps = batch(ws, &sources, &mut |_, i| counts[i] += 1);
                 out.extend(sources.into_iter().zip(imps));
                 acc
@@ -243,7 +323,7 @@ where
         )
         .map(|acc| (acc.out, acc.counts))
         .collect();
-    merge(n, accs)
+    merge(n, start, end - start, accs)
 }
 
 /// What `rank` reads from a clearing result.

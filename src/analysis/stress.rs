@@ -4,8 +4,10 @@
 //! draw has its own random stream derived from `(seed, draw)`, so results are identical
 //! whatever the number of threads.
 
+use std::ops::Range;
+
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::analysis::generate::{Rng, splitmix64};
 use crate::error::Error;
@@ -115,7 +117,7 @@ pub struct MonteCarlo {
 }
 
 /// One scenario of a stress programme and its outcome.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StressPoint {
     /// Step or draw number.
     pub index: usize,
@@ -157,6 +159,18 @@ pub fn sweep(
     settings: &Settings,
     sweep: &Sweep,
 ) -> Result<Vec<StressPoint>, Error> {
+    sweep_steps(net, base, settings, sweep, 0..sweep.steps)
+}
+
+/// Runs the steps `steps` of a sweep (a block of [`sweep`]'s points, with the same indices
+/// and values): blocks run anywhere concatenate to the whole sweep.
+pub fn sweep_steps(
+    net: &Network,
+    base: &Scenario,
+    settings: &Settings,
+    sweep: &Sweep,
+    steps: Range<usize>,
+) -> Result<Vec<StressPoint>, Error> {
     settings.validate()?;
     // Resolve the base once, so that a bad id is reported before any work.
     Marks::apply(net, &base.shocks)?;
@@ -166,10 +180,11 @@ pub fn sweep(
         return Err(Error::Invalid(format!("--sweep: unknown asset '{a}'")));
     }
     let values = sweep.values();
-    values
+    let steps = steps.start.min(values.len())..steps.end.min(values.len());
+    values[steps.clone()]
         .par_iter()
-        .enumerate()
-        .map(|(k, &v)| {
+        .zip(steps)
+        .map(|(&v, k)| {
             let mut sc = base.clone();
             match &sweep.target {
                 SweepTarget::Price(asset) => {
@@ -203,6 +218,18 @@ pub fn monte_carlo(
     settings: &Settings,
     mc: &MonteCarlo,
 ) -> Result<Vec<StressPoint>, Error> {
+    monte_carlo_draws(net, base, settings, mc, 0..mc.draws)
+}
+
+/// Runs the draws `draws` of a Monte Carlo programme (each draw has its own random stream,
+/// so blocks run anywhere concatenate to the whole of [`monte_carlo`]).
+pub fn monte_carlo_draws(
+    net: &Network,
+    base: &Scenario,
+    settings: &Settings,
+    mc: &MonteCarlo,
+    draws: Range<usize>,
+) -> Result<Vec<StressPoint>, Error> {
     settings.validate()?;
     let unit = |name: &str, v: f64| {
         if v.is_finite() && (0.0..=1.0).contains(&v) {
@@ -223,7 +250,7 @@ pub fn monte_carlo(
     }
     let base_marks = Marks::apply(net, &base.shocks)?;
     let n = net.n_firms();
-    let points = (0..mc.draws)
+    let points = (draws.start.min(mc.draws)..draws.end.min(mc.draws))
         .into_par_iter()
         .map(|draw| {
             let mut state = mc.seed ^ (draw as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);

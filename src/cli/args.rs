@@ -175,6 +175,8 @@ pub struct SimulateArgs {
     pub png: Option<PathBuf>,
     #[command(flatten, next_help_heading = "Diagram")]
     pub draw: DrawArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// How a diagram is drawn: shared by `simulate --svg`, `render` and `report`.
@@ -274,6 +276,38 @@ pub struct ReportArgs {
     pub output: PathBuf,
     #[command(flatten, next_help_heading = "Diagram")]
     pub draw: DrawArgs,
+}
+
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// Threads on this machine.
+    #[default]
+    Local,
+    /// timely dataflow workers: threads, processes or machines (a build with
+    /// `--features distributed`).
+    Timely,
+}
+
+/// Where the work runs: shared by `simulate --model clearing`, `rank` and `stress`.
+#[derive(Args, Debug, Default)]
+pub struct EngineArgs {
+    /// Execution engine: local threads, or timely dataflow workers across threads, processes
+    /// and machines (same results; needs a build with --features distributed).
+    #[arg(long, value_enum, default_value_t = EngineArg::Local, help_heading = "Distributed")]
+    pub engine: EngineArg,
+    /// timely: worker threads in this process (default 1).
+    #[arg(long, value_name = "N", help_heading = "Distributed")]
+    pub workers: Option<usize>,
+    /// timely: number of processes taking part (default 1); every process runs the same
+    /// command with its own --process.
+    #[arg(long, value_name = "P", help_heading = "Distributed")]
+    pub processes: Option<usize>,
+    /// timely: index of this process, from 0 to P−1 (default 0). Process 0 writes the result.
+    #[arg(long, value_name = "K", help_heading = "Distributed")]
+    pub process: Option<usize>,
+    /// timely: hosts file, one host:port per line in process order (needed with P > 1).
+    #[arg(long, value_name = "FILE", help_heading = "Distributed")]
+    pub hosts: Option<PathBuf>,
 }
 
 /// What a run reads and how it is set up: shared by `simulate` and `backtest`.
@@ -425,6 +459,8 @@ pub struct RankArgs {
     /// Write to this file instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Args, Debug)]
@@ -581,4 +617,6 @@ pub struct StressArgs {
     /// Also write an SVG chart: defaults and losses against the shock.
     #[arg(long)]
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }

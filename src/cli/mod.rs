@@ -4,6 +4,7 @@
 mod args;
 mod backtest;
 mod convert;
+mod engine;
 mod generate;
 mod import;
 mod rank;

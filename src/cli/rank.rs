@@ -13,11 +13,13 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use contagion::analysis::rank::rank;
+use contagion::analysis::rank::{Ranking, rank};
+use contagion::model::Network;
 use contagion::settings::{Seniority, Settings};
 
 use super::args::{ExternalArg, Format, RankArgs};
 use super::simulate::{apply_buffer_flags, model_of};
+use super::engine::{Engine, engine_of};
 use super::{CmdResult, Failure, emit};
 
 /// Resolves the settings from the flags.
@@ -55,28 +57,25 @@ pub fn run(a: RankArgs) -> CmdResult {
     if a.threads == Some(0) {
         return Err(Failure::BadInput("--threads must be at least 1".into()));
     }
+    let engine = engine_of(&a.engine)?;
     let net = contagion::io::load(&a.network)?;
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(t) = a.threads {
-        builder = builder.num_threads(t);
-    }
-    let pool = builder
-        .build()
-        .map_err(|e| Failure::Runtime(format!("starting worker threads: {e}")))?;
-    let n = net.n_firms();
-    let done = AtomicUsize::new(0);
-    let finished = AtomicBool::new(false);
-    let mut ranking = std::thread::scope(|scope| {
-        let bar = std::io::stderr()
-            .is_terminal()
-            .then(|| scope.spawn(|| progress(&done, &finished, n)));
-        let r = pool.install(|| rank(&net, &settings, Some(&done)));
-        finished.store(true, Ordering::Relaxed);
-        if let Some(h) = bar {
-            h.thread().unpark();
+    let mut ranking = match engine {
+        Engine::Local => local(&a, &net, &settings)?,
+        #[cfg(feature = "distributed")]
+        Engine::Timely(cluster) => {
+            if a.threads.is_some() {
+                return Err(Failure::BadInput(
+                    "--threads is for --engine local; with --engine timely use --workers".into(),
+                ));
+            }
+            let shared = std::sync::Arc::new(net);
+            match contagion::distributed::scenarios::rank(&cluster, shared, &settings)? {
+                Some(r) => r,
+                // Another process writes the result.
+                None => return Ok(()),
+            }
         }
-        r
-    });
+    };
     if let Some(k) = a.top {
         ranking.truncate(k);
     }
@@ -92,6 +91,31 @@ pub fn run(a: RankArgs) -> CmdResult {
         );
     }
     emit(&text, a.output.as_deref(), &[&a.network])
+}
+
+/// Ranks on this machine's threads, with a progress line on a terminal.
+fn local(a: &RankArgs, net: &Network, settings: &Settings) -> Result<Ranking, Failure> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = a.threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder
+        .build()
+        .map_err(|e| Failure::Runtime(format!("starting worker threads: {e}")))?;
+    let n = net.n_firms();
+    let done = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    Ok(std::thread::scope(|scope| {
+        let bar = std::io::stderr()
+            .is_terminal()
+            .then(|| scope.spawn(|| progress(&done, &finished, n)));
+        let r = pool.install(|| rank(net, settings, Some(&done)));
+        finished.store(true, Ordering::Relaxed);
+        if let Some(h) = bar {
+            h.thread().unpark();
+        }
+        r
+    }))
 }
 
 /// A progress line on standard error, shown only once the work has taken a second, erased

@@ -11,6 +11,7 @@ use contagion::settings::{Model, Seniority, Settings, Solver, Variant, Vector};
 use super::args::{
     BufferFlags, ExternalArg, Format, ModelArg, RunArgs, SimulateArgs, SolverArg, VariantArg,
 };
+use super::engine::{Engine, engine_of};
 use super::{CmdResult, Failure, emit};
 
 /// Splits `KEY=VALUE`.
@@ -345,7 +346,11 @@ pub(crate) struct Prepared {
 /// Loads the network, applies the overlay, reads the scenario and merges the command line
 /// into it: the one code path shared by `simulate` and `backtest`.
 pub(crate) fn prepare(network: &Path, a: &RunArgs) -> Result<Prepared, Failure> {
-    let mut net = contagion::io::load(network)?;
+    prepare_loaded(contagion::io::load(network)?, a)
+}
+
+/// [`prepare`] for a network already loaded.
+pub(crate) fn prepare_loaded(mut net: Network, a: &RunArgs) -> Result<Prepared, Failure> {
     let overlay = a
         .overlay
         .as_deref()
@@ -392,6 +397,11 @@ pub(crate) fn simulate(p: &Prepared) -> SimulationResult {
 }
 
 pub fn run(a: SimulateArgs) -> CmdResult {
+    match engine_of(&a.engine)? {
+        Engine::Local => {}
+        #[cfg(feature = "distributed")]
+        Engine::Timely(cluster) => return run_timely(&a, &cluster),
+    }
     let p = prepare(&a.network, &a.run)?;
     let result = simulate(&p);
     if let Some(id) = &a.explain {
@@ -414,6 +424,59 @@ pub fn run(a: SimulateArgs) -> CmdResult {
         [(&a.dot, "dot"), (&a.svg, "svg"), (&a.png, "png")],
         &ins,
     )
+}
+
+/// `simulate --engine timely`: graph-parallel clearing. Each process loads every firm but
+/// only the exposures of the debtors its workers own; process 0 writes the result.
+#[cfg(feature = "distributed")]
+fn run_timely(a: &SimulateArgs, cluster: &contagion::distributed::Cluster) -> CmdResult {
+    use contagion::distributed::clearing;
+    use std::sync::Arc;
+    let refuse = |what: &str| {
+        Err(Failure::BadInput(format!(
+            "{what} is not available with --engine timely (it needs the whole network in one \
+             process): use --engine local"
+        )))
+    };
+    if a.explain.is_some() {
+        return refuse("--explain");
+    }
+    if a.dot.is_some() || a.svg.is_some() || a.png.is_some() {
+        return refuse("a diagram (--dot, --svg, --png)");
+    }
+    if a.run.overlay.is_some() {
+        return refuse("--overlay");
+    }
+    let net = contagion::io::load(&a.network)?;
+    let p = prepare_loaded(net, &a.run)?;
+    if p.settings.model != Model::Clearing {
+        return Err(Failure::BadInput(format!(
+            "--engine timely runs the clearing model, this run would run {}: add --model \
+             clearing (rank and stress run every model on it)",
+            p.settings.model.as_str()
+        )));
+    }
+    let Prepared {
+        net,
+        scenario,
+        settings,
+        marks,
+        notes,
+    } = p;
+    let (net, marks) = (Arc::new(net), Arc::new(marks));
+    let Some(c) = clearing::clear(cluster, Arc::clone(&net), Arc::clone(&marks), &settings)?
+    else {
+        // Another process writes the result.
+        return Ok(());
+    };
+    let mut result = SimulationResult::from_clearing(&net, &scenario, &settings, &marks, &c);
+    result.notes.extend(notes);
+    let text = match a.format {
+        Format::Table => render_table(&result),
+        Format::Json => result.to_json(),
+        Format::Csv => result.to_csv(),
+    };
+    emit(&text, a.output.as_deref(), &inputs(&a.network, &a.run))
 }
 
 /// Every input file of a run: outputs must never be written over them.

@@ -21,6 +21,8 @@
 //!   (firms without count as 0), else each firm's share of total book assets, else equal;
 //!   normalised to sum to 1.
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::{Cause, Contribution, Round};
 use crate::model::{BalanceSheet, Csr, Network};
 use crate::scenario::Marks;
@@ -225,7 +227,7 @@ pub struct SpectralRadius {
 }
 
 /// What one firm's failure alone does to the others: the figures of `rank`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Impact {
     /// `Σ_{i ≠ s} v_i (h_i − h_i(1))`: weighted stress added to the other firms.
     pub debtrank: f64,

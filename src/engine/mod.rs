@@ -9,10 +9,10 @@ pub mod debtrank;
 mod linalg;
 pub mod threshold;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a firm defaulted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// Hit directly by a shock (failed outright, or lost assets) and insolvent on its own.
@@ -34,7 +34,7 @@ pub enum Cause {
 
 /// A counterparty that contributed to a firm's default, with the loss it transmitted
 /// (currency units).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
     /// Index of the counterparty.
     pub firm: u32,

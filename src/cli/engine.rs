@@ -1,0 +1,67 @@
+//! `--engine`: where `simulate --model clearing`, `rank` and `stress` run.
+
+use super::Failure;
+use super::args::{EngineArg, EngineArgs};
+
+/// The engine chosen on the command line.
+pub(crate) enum Engine {
+    /// Threads on this machine.
+    Local,
+    /// timely dataflow workers.
+    #[cfg(feature = "distributed")]
+    Timely(contagion::distributed::Cluster),
+}
+
+/// Reads `--engine` and the cluster flags.
+pub(crate) fn engine_of(a: &EngineArgs) -> Result<Engine, Failure> {
+    match a.engine {
+        EngineArg::Local => {
+            let cluster_flags = a.workers.is_some()
+                || a.processes.is_some()
+                || a.process.is_some()
+                || a.hosts.is_some();
+            if cluster_flags {
+                return Err(Failure::BadInput(
+                    "--workers, --processes, --process and --hosts go with --engine timely".into(),
+                ));
+            }
+            Ok(Engine::Local)
+        }
+        EngineArg::Timely => timely(a),
+    }
+}
+
+#[cfg(feature = "distributed")]
+fn timely(a: &EngineArgs) -> Result<Engine, Failure> {
+    use contagion::distributed::{Cluster, parse_hosts};
+    let hosts = match &a.hosts {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| {
+                contagion::error::Error::Io {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            parse_hosts(&contagion::io::display_name(path), &text)?
+        }
+        None => Vec::new(),
+    };
+    let processes = a.processes.unwrap_or(hosts.len().max(1));
+    let cluster = Cluster {
+        workers: a.workers.unwrap_or(1),
+        processes,
+        process: a.process.unwrap_or(0),
+        hosts,
+    };
+    cluster.check()?;
+    Ok(Engine::Timely(cluster))
+}
+
+#[cfg(not(feature = "distributed"))]
+fn timely(_: &EngineArgs) -> Result<Engine, Failure> {
+    Err(Failure::BadInput(
+        "--engine timely: this build has no distributed engine; build it with \
+         `cargo build --release --features distributed`"
+            .into(),
+    ))
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{cli, close, temp_network};
+use crate::util::{cli, close, graph, temp_network};
 
 /// Runs `contagion ARGS…`, expects success, returns standard output.
 fn ok(args: &[&str]) -> String {
@@ -733,4 +733,17 @@ fn json_outputs_never_contain_non_finite_numbers() {
         simulate_json(args); // asserts no NaN / Infinity and valid JSON
         no_non_finite(&ok(&["validate", args[0], "--format", "json"]));
     }
+}
+
+/// Without the `distributed` feature, `--engine timely` says what is missing.
+#[cfg(not(feature = "distributed"))]
+#[test]
+fn timely_engine_needs_the_distributed_build() {
+    cli()
+        .arg("rank")
+        .arg(graph("ring-4"))
+        .args(["--engine", "timely"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--features distributed"));
 }

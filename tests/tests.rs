@@ -5,6 +5,8 @@ mod cascade_examples;
 mod cascade_properties;
 mod clearing_examples;
 mod cli;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod ftx;
 mod malformed;
 mod properties;

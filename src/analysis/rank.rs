@@ -293,12 +293,7 @@ const LANES: usize = 8;
 /// Like [`run_all`], for engines that run up to [`LANES`] scenarios at once: batches of
 /// consecutive firms starting at multiples of [`LANES`], so the grouping never depends on the
 /// thread count or on how the firms were split into blocks.
-fn run_batches<W, I, F>(
-    n: usize,
-    firms: Range<usize>,
-    init: I,
-    batch: F,
-) -> (Vec<Impact>, Vec<u32>)
+fn run_batches<W, I, F>(n: usize, firms: Range<usize>, init: I, batch: F) -> (Vec<Impact>, Vec<u32>)
 where
     W: Send,
     I: Fn() -> W + Sync + Send,
@@ -315,7 +310,8 @@ where
             },
             |mut acc, b| {
                 let Acc { ws, out, counts } = &mut acc;
-                let sources: Vec<usize> = ((b * LANES).max(start)..((b + 1) * LANES).min(end)).collect();
+                let sources: Vec<usize> =
+                    ((b * LANES).max(start)..((b + 1) * LANES).min(end)).collect();
                 let imps = batch(ws, &sources, &mut |_, i| counts[i] += 1);
                 out.extend(sources.into_iter().zip(imps));
                 acc

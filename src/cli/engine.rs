@@ -36,12 +36,11 @@ fn timely(a: &EngineArgs) -> Result<Engine, Failure> {
     use contagion::distributed::{Cluster, parse_hosts};
     let hosts = match &a.hosts {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|source| {
-                contagion::error::Error::Io {
+            let text =
+                std::fs::read_to_string(path).map_err(|source| contagion::error::Error::Io {
                     path: path.clone(),
                     source,
-                }
-            })?;
+                })?;
             parse_hosts(&contagion::io::display_name(path), &text)?
         }
         None => Vec::new(),

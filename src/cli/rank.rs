@@ -18,8 +18,8 @@ use contagion::model::Network;
 use contagion::settings::{Seniority, Settings};
 
 use super::args::{ExternalArg, Format, RankArgs};
-use super::simulate::{apply_buffer_flags, model_of};
 use super::engine::{Engine, engine_of};
+use super::simulate::{apply_buffer_flags, model_of};
 use super::{CmdResult, Failure, emit};
 
 /// Resolves the settings from the flags.

@@ -39,7 +39,8 @@ pub fn run(a: StressArgs) -> CmdResult {
                 #[cfg(feature = "distributed")]
                 Engine::Timely(cluster) => {
                     let shared = Arc::clone(&net);
-                    match distributed::scenarios::sweep(cluster, shared, &scenario, &settings, &sw)? {
+                    match distributed::scenarios::sweep(cluster, shared, &scenario, &settings, &sw)?
+                    {
                         Some(points) => points,
                         // Another process writes the result.
                         None => return Ok(()),
@@ -71,7 +72,9 @@ pub fn run(a: StressArgs) -> CmdResult {
                 #[cfg(feature = "distributed")]
                 Engine::Timely(cluster) => {
                     let shared = Arc::clone(&net);
-                    match distributed::scenarios::monte_carlo(cluster, shared, &scenario, &settings, &mc)? {
+                    match distributed::scenarios::monte_carlo(
+                        cluster, shared, &scenario, &settings, &mc,
+                    )? {
                         Some(points) => points,
                         None => return Ok(()),
                     }

@@ -547,9 +547,11 @@ impl Part {
         worker: &mut timely::worker::Worker,
     ) -> Result<Option<Clearing>, String> {
         if self.connect(mailbox, worker) {
-            return Err("the network has equity stakes: --engine timely clears debt only \
+            return Err(
+                "the network has equity stakes: --engine timely clears debt only \
                         (use --engine local for networks with equity stakes)"
-                .into());
+                    .into(),
+            );
         }
         let len = self.len();
         let lo = self.lo;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{cli, close, graph, temp_network};
+use crate::util::{cli, close, temp_network};
 
 /// Runs `contagion ARGS…`, expects success, returns standard output.
 fn ok(args: &[&str]) -> String {
@@ -741,7 +741,7 @@ fn json_outputs_never_contain_non_finite_numbers() {
 fn timely_engine_needs_the_distributed_build() {
     cli()
         .arg("rank")
-        .arg(graph("ring-4"))
+        .arg(crate::util::graph("ring-4"))
         .args(["--engine", "timely"])
         .assert()
         .code(2)

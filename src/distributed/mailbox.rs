@@ -15,13 +15,16 @@ use timely::worker::Worker;
 /// A message in flight: (destination worker, source worker, payload).
 type Envelope<M> = (u32, u32, M);
 
+/// Delivered messages with the step they were sent in.
+type Inbox<M> = Rc<RefCell<Vec<(u64, Envelope<M>)>>>;
+
 /// One worker's end of a step-by-step exchange of messages of type `M`.
 pub(crate) struct Mailbox<M: ExchangeData + Clone> {
     input: InputHandle<u64, CapacityContainerBuilder<Vec<Envelope<M>>>>,
     probe: ProbeHandle<u64>,
     /// Delivered messages with the step they were sent in: a faster worker may already be
     /// sending the next step's messages while this one collects the current step's.
-    inbox: Rc<RefCell<Vec<(u64, Envelope<M>)>>>,
+    inbox: Inbox<M>,
     index: u32,
     step: u64,
 }
@@ -32,7 +35,7 @@ impl<M: ExchangeData + Clone> Mailbox<M> {
     pub fn new(worker: &mut Worker) -> Self {
         let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
-        let inbox: Rc<RefCell<Vec<(u64, Envelope<M>)>>> = Rc::default();
+        let inbox: Inbox<M> = Rc::default();
         let sink = Rc::clone(&inbox);
         worker.dataflow::<u64, _, _>(|scope| {
             scope

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::raw::{
-    ASSETS, EXPOSURES, FIRMS, HOLDINGS, RawField, RawNetwork, RawRecord, RawTable, RawValue,
-    Schema, format_number,
+    ASSETS, EXPOSURES, FIRMS, HOLDINGS, Locator, RawField, RawNetwork, RawRecord, RawTable,
+    RawValue, Schema, TableInfo, format_number,
 };
 use crate::error::{Diagnostic, Error, Location};
 use crate::model::{Extras, Network};
@@ -65,8 +65,11 @@ pub(crate) fn parse_table(
     diags: &mut Vec<Diagnostic>,
 ) -> RawTable {
     let mut table = RawTable {
-        loc: Location::at(file, 1, None),
-        ..Default::default()
+        info: TableInfo {
+            loc: Location::at(file, 1, None),
+            ..Default::default()
+        },
+        records: Vec::new(),
     };
     let text = match check_text(file, bytes) {
         Ok(t) => t,
@@ -126,9 +129,13 @@ pub(crate) fn parse_table(
                     schema.describe()
                 ),
             ));
-            table.missing_reported.insert((*req).to_string());
+            table.info.missing_reported.insert((*req).to_string());
         }
     }
+    table.info.locator = Locator::Csv {
+        file: file.to_string(),
+        header: header.clone(),
+    };
     for rec in records {
         let rec = match rec {
             Ok(r) => r,
@@ -165,13 +172,9 @@ pub(crate) fn parse_table(
                 } else {
                     RawValue::Text(v.to_string())
                 },
-                loc: Location::at(file, line, Some(c + 1)).with_field(header[c].clone()),
             })
             .collect();
-        table.records.push(RawRecord {
-            loc: Location::at(file, line, None),
-            fields,
-        });
+        table.records.push(RawRecord { pos: line, fields });
     }
     table
 }

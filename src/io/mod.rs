@@ -30,7 +30,7 @@ pub fn load(path: &Path) -> Result<Network, Error> {
     })?;
     if meta.is_dir() {
         let raw = csv_dir::read_raw(path)?;
-        let parts = raw::build(raw).map_err(|d| Error::Input(d.into()))?;
+        let parts = raw::build(raw, &|_| true).map_err(|d| Error::Input(d.into()))?;
         Network::from_parts(parts)
     } else if path
         .extension()
@@ -53,7 +53,7 @@ pub fn load(path: &Path) -> Result<Network, Error> {
 /// Parses a network JSON document held in memory; `file` names it in error messages.
 pub fn load_json_bytes(file: &str, bytes: &[u8]) -> Result<Network, Error> {
     let (raw, text) = json::read_raw(file, bytes)?;
-    let parts = raw::build(raw).map_err(|mut d| {
+    let parts = raw::build(raw, &|_| true).map_err(|mut d| {
         json::locate(&text, &mut d);
         Error::Input(d.into())
     })?;

@@ -29,9 +29,7 @@ pub fn load(path: &Path) -> Result<Network, Error> {
         source,
     })?;
     if meta.is_dir() {
-        let raw = csv_dir::read_raw(path)?;
-        let parts = raw::build(raw, &|_| true).map_err(|d| Error::Input(d.into()))?;
-        Network::from_parts(parts)
+        Network::from_parts(csv_dir::load_dir(path, &|_| true)?)
     } else if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))

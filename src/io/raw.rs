@@ -492,6 +492,53 @@ fn vocabulary<K: FromStr + Copy>(s: &str, all: &[K], spelling: fn(K) -> &'static
         .or_else(|| s.parse().ok())
 }
 
+/// An id as a key of the tables that resolve references: held inline when short, as most ids
+/// are, so that looking one up does not follow a pointer to its text. Millions of lookups into
+/// a table of millions of ids are bound by such memory accesses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IdKey {
+    Short { len: u8, bytes: [u8; 22] },
+    Long(Box<str>),
+}
+
+impl IdKey {
+    fn new(s: &str) -> Self {
+        let mut bytes = [0; 22];
+        match bytes.get_mut(..s.len()) {
+            Some(b) => {
+                b.copy_from_slice(s.as_bytes());
+                IdKey::Short {
+                    len: s.len() as u8,
+                    bytes,
+                }
+            }
+            None => IdKey::Long(s.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Always whole characters: the text of a `&str`.
+            IdKey::Short { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or("")
+            }
+            IdKey::Long(s) => s,
+        }
+    }
+}
+
+impl std::hash::Hash for IdKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl std::borrow::Borrow<str> for IdKey {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
 /// Validates a network record by record, in the order firms, assets, exposures, holdings
 /// (exposures refer to firms and assets, holdings to both): each record is checked as it
 /// arrives and only what it becomes in the network is kept.
@@ -502,10 +549,10 @@ pub(crate) struct Builder<'k> {
     parts: Parts,
     diags: Vec<Diagnostic>,
     keep_debtor: &'k dyn Fn(u32) -> bool,
-    firm_ids: HashMap<String, u32>,
+    firm_ids: HashMap<IdKey, u32>,
     /// Where each firm's record is, to cite the first definition of a repeated id.
     firm_pos: Vec<usize>,
-    asset_ids: HashMap<String, u32>,
+    asset_ids: HashMap<IdKey, u32>,
     /// Exposure ids and where the latest use of each is.
     exposure_ids: HashMap<String, usize>,
     /// Holdings by (firm, asset) and where the latest row of each is.
@@ -602,7 +649,7 @@ impl<'k> Builder<'k> {
         let extra = row.extras();
         if let Some(id) = &id {
             let ix = self.parts.firms.len() as u32;
-            match self.firm_ids.entry(id.to_string()) {
+            match self.firm_ids.entry(IdKey::new(id)) {
                 Entry::Occupied(prev) => {
                     let first = table.locator.record(self.firm_pos[*prev.get() as usize]);
                     let loc = row.field_loc("id");
@@ -673,7 +720,7 @@ impl<'k> Builder<'k> {
         let extra = row.extras();
         if let Some(id) = &id {
             let ix = self.parts.assets.len() as u32;
-            match self.asset_ids.entry(id.to_string()) {
+            match self.asset_ids.entry(IdKey::new(id)) {
                 Entry::Occupied(_) => {
                     let loc = row.field_loc("id");
                     row.fail(loc, format!("duplicate asset id '{id}'"));
@@ -863,7 +910,7 @@ impl<'k> Builder<'k> {
 fn resolve<R: Record + ?Sized>(
     row: &mut Row<'_, R>,
     name: &str,
-    ids: &HashMap<String, u32>,
+    ids: &HashMap<IdKey, u32>,
     what: &str,
     expected: &str,
 ) -> Option<u32> {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::raw::{RawField, RawNetwork, RawRecord, RawTable, RawValue};
+use super::raw::{Locator, RawField, RawNetwork, RawRecord, RawTable, RawValue, TableInfo};
 use crate::error::{Diagnostic, Error, Location};
 use crate::model::{Meta, Network};
 
@@ -36,9 +36,16 @@ fn scalar(v: &Value) -> RawValue {
 
 fn table(file: &str, name: &str, v: Option<&Value>, diags: &mut Vec<Diagnostic>) -> RawTable {
     let mut t = RawTable {
-        check_unknown: true,
-        loc: json_loc(file, name.to_string()),
-        ..Default::default()
+        info: TableInfo {
+            check_unknown: true,
+            loc: json_loc(file, name.to_string()),
+            locator: Locator::Json {
+                file: file.to_string(),
+                array: name.to_string(),
+            },
+            ..Default::default()
+        },
+        records: Vec::new(),
     };
     let Some(v) = v else { return t };
     let Value::Array(items) = v else {
@@ -49,9 +56,11 @@ fn table(file: &str, name: &str, v: Option<&Value>, diags: &mut Vec<Diagnostic>)
         return t;
     };
     for (i, item) in items.iter().enumerate() {
-        let path = format!("{name}[{i}]");
         let Value::Object(obj) = item else {
-            diags.push(Diagnostic::new(json_loc(file, path), "expected an object"));
+            diags.push(Diagnostic::new(
+                json_loc(file, format!("{name}[{i}]")),
+                "expected an object",
+            ));
             continue;
         };
         let fields = obj
@@ -59,13 +68,9 @@ fn table(file: &str, name: &str, v: Option<&Value>, diags: &mut Vec<Diagnostic>)
             .map(|(k, v)| RawField {
                 name: k.clone(),
                 value: scalar(v),
-                loc: json_loc(file, key_path(&path, k)),
             })
             .collect();
-        t.records.push(RawRecord {
-            loc: json_loc(file, path),
-            fields,
-        });
+        t.records.push(RawRecord { pos: i, fields });
     }
     t
 }

@@ -2,6 +2,7 @@
 //! firms table with capital and total assets. Each returns a network plus the list of
 //! assumptions it made, so that a command can say what it assumed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -63,15 +64,16 @@ fn read_firms(path: &Path) -> Result<Vec<Sheet>, Error> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, Location> = HashMap::new();
     for rec in &table.records {
-        let mut row = Row {
-            rec,
-            table: &table,
-            diags: &mut diags,
-            ok: true,
-        };
+        let mut row = Row::new(rec, &table.info, &mut diags);
         let id = row.required_text("id", "a firm id");
         let kind = match row.text("kind") {
-            Some((k, loc)) => k.parse::<FirmKind>().map_err(|e| row.fail(loc, e)).ok(),
+            Some(k) => k
+                .parse::<FirmKind>()
+                .map_err(|e| {
+                    let loc = row.field_loc("kind");
+                    row.fail(loc, e)
+                })
+                .ok(),
             None => Some(FirmKind::Bank),
         };
         let cash = row.optional_number("cash", check_amount);
@@ -79,9 +81,10 @@ fn read_firms(path: &Path) -> Result<Vec<Sheet>, Error> {
         let ext = row.optional_number("external_liabilities", check_amount);
         let capital = row.optional_number("capital", check_any);
         let total_assets = row.optional_number("total_assets", check_amount);
-        let name = row.text("name").map(|(n, _)| n);
-        row.unique(&id, &mut seen);
-        if let (true, Some((id, _)), Some(kind)) = (row.ok, id, kind) {
+        let name = row.text("name").map(Cow::into_owned);
+        row.unique("id", id.as_deref(), &mut seen);
+        if let (true, Some(id), Some(kind)) = (row.ok, id, kind) {
+            let id = id.into_owned();
             out.push(Sheet {
                 firm: Firm {
                     name: name.unwrap_or_else(|| id.clone()),
@@ -127,24 +130,27 @@ fn read_edges(path: &Path, orientation: Orientation) -> Result<Vec<Edge>, Error>
     let table = crate::io::csv_dir::parse_table(&file, &bytes, &schema, &mut diags);
     let mut out = Vec::new();
     for rec in &table.records {
-        let mut row = Row {
-            rec,
-            table: &table,
-            diags: &mut diags,
-            ok: true,
-        };
+        let mut row = Row::new(rec, &table.info, &mut diags);
         let a = row.required_text(first, "a firm id");
         let b = row.required_text(second, "a firm id");
         let amount = row.required_number("amount", check_amount);
         let kind = match row.text("kind") {
-            Some((k, loc)) => k.parse::<ExposureKind>().map_err(|e| row.fail(loc, e)).ok(),
+            Some(k) => k
+                .parse::<ExposureKind>()
+                .map_err(|e| {
+                    let loc = row.field_loc("kind");
+                    row.fail(loc, e)
+                })
+                .ok(),
             None => Some(ExposureKind::Loan),
         };
-        if let (true, Some((a, _)), Some((b, loc)), Some(kind)) = (row.ok, a, b, kind) {
+        if let (true, Some(a), Some(b), Some(kind)) = (row.ok, a, b, kind) {
             if a == b {
+                let loc = row.field_loc(second);
                 row.fail(loc, format!("self-exposure: '{a}' on both sides"));
                 continue;
             }
+            let (a, b) = (a.into_owned(), b.into_owned());
             let (creditor, debtor) = match orientation {
                 Orientation::Assets => (a, b),
                 Orientation::Liabilities => (b, a),

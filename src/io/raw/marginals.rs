@@ -1,9 +1,10 @@
 //! Marginals tables (`id,interbank_assets,interbank_liabilities[,…]`) and lists of known
 //! bilateral exposures (`lender,borrower,amount`), validated like every other table.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use super::{RawTable, Row, Schema, check_any};
+use super::{RawRecord, RawTable, Row, Schema, check_any};
 use crate::error::{Diagnostic, Location};
 use crate::model::{Firm, FirmKind, check_amount};
 
@@ -43,19 +44,20 @@ pub(crate) fn build_marginals(table: &RawTable) -> Result<Marginals, Vec<Diagnos
     let mut out = Marginals::default();
     let mut ids: HashMap<String, Location> = HashMap::new();
     for rec in &table.records {
-        let mut row = Row {
-            rec,
-            table,
-            diags: &mut diags,
-            ok: true,
-        };
+        let mut row = Row::new(rec, &table.info, &mut diags);
         row.check_unknown(&MARGINALS);
         let id = row.required_text("id", "a firm id");
         let a = row.required_number("interbank_assets", check_amount);
         let l = row.required_number("interbank_liabilities", check_amount);
-        let name = row.text("name").map(|(n, _)| n);
+        let name = row.text("name").map(Cow::into_owned);
         let kind = match row.text("kind") {
-            Some((k, loc)) => k.parse::<FirmKind>().map_err(|e| row.fail(loc, e)).ok(),
+            Some(k) => k
+                .parse::<FirmKind>()
+                .map_err(|e| {
+                    let loc = row.field_loc("kind");
+                    row.fail(loc, e)
+                })
+                .ok(),
             None => Some(FirmKind::Bank),
         };
         let mut sheet = [0.0; 3];
@@ -70,8 +72,9 @@ pub(crate) fn build_marginals(table: &RawTable) -> Result<Marginals, Vec<Diagnos
         }
         let capital = row.optional_number("capital", check_any);
         out.has_balance_sheets |= capital.is_some();
-        row.unique(&id, &mut ids);
-        if let (true, Some((id, _)), Some(kind)) = (row.ok, id, kind) {
+        row.unique("id", id.as_deref(), &mut ids);
+        if let (true, Some(id), Some(kind)) = (row.ok, id, kind) {
+            let id = id.into_owned();
             out.firms.push(Firm {
                 name: name.unwrap_or_else(|| id.clone()),
                 id,
@@ -108,17 +111,13 @@ pub(crate) fn build_known(
     let mut diags = Vec::new();
     let mut out = Vec::new();
     for rec in &table.records {
-        let mut row = Row {
-            rec,
-            table,
-            diags: &mut diags,
-            ok: true,
-        };
+        let mut row = Row::new(rec, &table.info, &mut diags);
         row.check_unknown(&KNOWN);
-        let side = |row: &mut Row, col: &str| -> Option<usize> {
-            let (id, loc) = row.required_text(col, "a firm id from the marginals")?;
-            let ix = index.get(id.as_str()).copied();
+        let side = |row: &mut Row<RawRecord>, col: &str| -> Option<usize> {
+            let id = row.required_text(col, "a firm id from the marginals")?;
+            let ix = index.get(id.as_ref()).copied();
             if ix.is_none() {
+                let loc = row.field_loc(col);
                 row.fail(
                     loc,
                     format!("unknown firm '{id}': not in the marginals table"),
@@ -131,7 +130,7 @@ pub(crate) fn build_known(
         let amount = row.required_number("amount", check_amount);
         if let (Some(i), Some(j)) = (lender, borrower) {
             if i == j {
-                let loc = rec.loc.clone();
+                let loc = row.record_loc();
                 row.fail(loc, "a firm cannot lend to itself");
             } else if row.ok {
                 out.push((i, j, amount));

@@ -43,7 +43,7 @@ fn main() {
         }
     };
     let t = Instant::now();
-    let net = match contagion::io::load_partition(&path, &|d| d % parts == 0) {
+    let net = match contagion::io::load_partition(&path, &|d, _| d % parts == 0) {
         Ok(net) => net,
         Err(e) => {
             eprintln!("{e}");

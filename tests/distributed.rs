@@ -323,6 +323,7 @@ fn hosts_files_are_checked_line_by_line() {
         processes: 2,
         process: 0,
         hosts: vec!["127.0.0.1:1".into()],
+        connect_timeout: None,
     };
     assert!(c.check().unwrap_err().to_string().contains("2 lines"));
 }
@@ -366,6 +367,8 @@ fn two_processes(dir: &Path, args: &[&str]) -> String {
             k.to_string(),
             "--hosts".into(),
             hosts.display().to_string(),
+            "--connect-timeout".into(),
+            "120".into(),
             "-o".into(),
             out.display().to_string(),
         ]);
@@ -505,6 +508,31 @@ fn command_line_checks_the_cluster_flags() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("use --engine local"));
+}
+
+/// A process whose peers never come gives up with a message instead of waiting for ever.
+#[test]
+fn a_missing_process_is_reported_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let [p0, p1] = free_ports();
+    let hosts = dir.path().join("hosts.txt");
+    std::fs::write(&hosts, format!("127.0.0.1:{p0}\n127.0.0.1:{p1}\n")).unwrap();
+    cli()
+        .arg("rank")
+        .arg(graph("ring-4"))
+        .args([
+            "--engine",
+            "timely",
+            "--process",
+            "0",
+            "--connect-timeout",
+            "1",
+        ])
+        .arg("--hosts")
+        .arg(&hosts)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("did not connect within 1 s"));
 }
 
 #[test]

@@ -308,6 +308,9 @@ pub struct EngineArgs {
     /// timely: hosts file, one host:port per line in process order (needed with P > 1).
     #[arg(long, value_name = "FILE", help_heading = "Distributed")]
     pub hosts: Option<PathBuf>,
+    /// timely: seconds to wait for the other processes to connect (default 300).
+    #[arg(long, value_name = "SECS", help_heading = "Distributed")]
+    pub connect_timeout: Option<u64>,
 }
 
 /// What a run reads and how it is set up: shared by `simulate` and `backtest`.

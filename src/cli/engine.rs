@@ -19,10 +19,11 @@ pub(crate) fn engine_of(a: &EngineArgs) -> Result<Engine, Failure> {
             let cluster_flags = a.workers.is_some()
                 || a.processes.is_some()
                 || a.process.is_some()
-                || a.hosts.is_some();
+                || a.hosts.is_some()
+                || a.connect_timeout.is_some();
             if cluster_flags {
                 return Err(Failure::BadInput(
-                    "--workers, --processes, --process and --hosts go with --engine timely".into(),
+                    "--workers, --processes, --process, --hosts and --connect-timeout go with --engine timely".into(),
                 ));
             }
             Ok(Engine::Local)
@@ -51,6 +52,9 @@ fn timely(a: &EngineArgs) -> Result<Engine, Failure> {
         processes,
         process: a.process.unwrap_or(0),
         hosts,
+        connect_timeout: Some(std::time::Duration::from_secs(
+            a.connect_timeout.unwrap_or(300),
+        )),
     };
     cluster.check()?;
     Ok(Engine::Timely(cluster))

@@ -447,7 +447,12 @@ fn run_timely(a: &SimulateArgs, cluster: &contagion::distributed::Cluster) -> Cm
     if a.run.overlay.is_some() {
         return refuse("--overlay");
     }
-    let net = contagion::io::load(&a.network)?;
+    // This process's firms, computed once the number of firms is known.
+    let mine = std::cell::OnceCell::new();
+    let net = contagion::io::load_partition(&a.network, &|debtor, n| {
+        mine.get_or_init(|| clearing::share(cluster, n))
+            .contains(&(debtor as usize))
+    })?;
     let p = prepare_loaded(net, &a.run)?;
     if p.settings.model != Model::Clearing {
         return Err(Failure::BadInput(format!(

@@ -20,6 +20,10 @@ pub mod clearing;
 mod mailbox;
 pub mod scenarios;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
 use crate::error::{Diagnostic, Error, Location};
 
 /// Where a distributed run's workers are: threads per process, processes, and addresses.
@@ -33,6 +37,9 @@ pub struct Cluster {
     pub process: usize,
     /// `host:port` of every process, in process order (needed when `processes > 1`).
     pub hosts: Vec<String>,
+    /// How long to wait for the other processes to connect before giving up (`None`: for
+    /// ever). Only used when `processes > 1`.
+    pub connect_timeout: Option<Duration>,
 }
 
 impl Cluster {
@@ -43,6 +50,7 @@ impl Cluster {
             processes: 1,
             process: 0,
             hosts: Vec::new(),
+            connect_timeout: None,
         }
     }
 
@@ -139,16 +147,57 @@ pub fn parse_hosts(file: &str, text: &str) -> Result<Vec<String>, Error> {
 /// Runs `work` on every worker of this process and returns the local workers' results, in
 /// worker order. Blocks until every local worker has finished (in a multi-process run, until
 /// the connections to the other processes are up and the work is done).
+///
+/// When the other processes do not connect within [`Cluster::connect_timeout`], returns an
+/// error; timely's connecting thread is then left behind (it ends with the process).
 fn run_workers<T, F>(cluster: &Cluster, work: F) -> Result<Vec<T>, Error>
 where
     T: Send + 'static,
     F: Fn(&mut timely::worker::Worker) -> T + Send + Sync + 'static,
 {
     cluster.check()?;
-    let guards = timely::execute(cluster.config(), work)
+    let config = cluster.config();
+    let started = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&started);
+    let work = move |worker: &mut timely::worker::Worker| {
+        flag.store(true, Ordering::Release);
+        work(worker)
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("timely".into())
+        .spawn(move || {
+            let out = timely::execute(config, work).map(|guards| guards.join());
+            let _ = tx.send(out);
+        })
         .map_err(|e| Error::Failed(format!("starting the timely workers: {e}")))?;
-    guards
-        .join()
+    let timeout = cluster.connect_timeout.filter(|_| cluster.processes > 1);
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let results = loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => break r,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let waiting = !started.load(Ordering::Acquire);
+                if let (true, Some(d), Some(t)) = (waiting, deadline, timeout)
+                    && Instant::now() >= d
+                {
+                    return Err(Error::Failed(format!(
+                        "the other processes did not connect within {} s: start every process \
+                         with the same --hosts file and its own --process, and check that the \
+                         ports are free and reachable",
+                        t.as_secs()
+                    )));
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Failed(
+                    "the timely workers stopped unexpectedly".into(),
+                ));
+            }
+        }
+    };
+    results
+        .map_err(|e| Error::Failed(format!("starting the timely workers: {e}")))?
         .into_iter()
         .map(|r| r.map_err(|e| Error::Failed(format!("a timely worker failed: {e}"))))
         .collect()

@@ -451,7 +451,10 @@ struct Source {
 /// (missing files, encoding, headers, field counts, metadata) are reported alone, in the order
 /// firms, exposures, assets, holdings, metadata; only when there are none are the problems of
 /// the rows reported.
-pub(crate) fn load_dir(dir: &Path, keep_debtor: &dyn Fn(u32) -> bool) -> Result<Parts, Error> {
+pub(crate) fn load_dir(
+    dir: &Path,
+    keep_debtor: &dyn Fn(u32, usize) -> bool,
+) -> Result<Parts, Error> {
     let mut sources = Vec::new();
     for (name, schema, required) in [
         ("firms.csv", &FIRMS, true),

@@ -24,16 +24,20 @@ pub use raw::marginals::Marginals;
 
 /// Loads a network from a CSV directory or a `.json` document.
 pub fn load(path: &Path) -> Result<Network, Error> {
-    load_partition(path, &|_| true)
+    load_partition(path, &|_, _| true)
 }
 
 /// Loads the part of a network one process of a distributed run needs: every firm, asset and
-/// holding, and only the exposures whose debtor index satisfies `keep_debtor`. Every row of
-/// every file is still validated, so errors are reported exactly as by [`load`].
+/// holding, and only the exposures for which `keep_debtor(debtor index, number of firms)`
+/// holds (firms are read before exposures, so the number is known). Every row of every file
+/// is still validated, so errors are reported exactly as by [`load`].
 ///
 /// A CSV directory is read row by row and the exposures left out are never held, so memory
 /// falls with the share kept; a JSON document is read whole.
-pub fn load_partition(path: &Path, keep_debtor: &dyn Fn(u32) -> bool) -> Result<Network, Error> {
+pub fn load_partition(
+    path: &Path,
+    keep_debtor: &dyn Fn(u32, usize) -> bool,
+) -> Result<Network, Error> {
     let meta = std::fs::metadata(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
@@ -60,13 +64,13 @@ pub fn load_partition(path: &Path, keep_debtor: &dyn Fn(u32) -> bool) -> Result<
 
 /// Parses a network JSON document held in memory; `file` names it in error messages.
 pub fn load_json_bytes(file: &str, bytes: &[u8]) -> Result<Network, Error> {
-    load_json_partition(file, bytes, &|_| true)
+    load_json_partition(file, bytes, &|_, _| true)
 }
 
 fn load_json_partition(
     file: &str,
     bytes: &[u8],
-    keep_debtor: &dyn Fn(u32) -> bool,
+    keep_debtor: &dyn Fn(u32, usize) -> bool,
 ) -> Result<Network, Error> {
     let (raw, text) = json::read_raw(file, bytes)?;
     let parts = raw::build(raw, keep_debtor).map_err(|mut d| {
@@ -227,13 +231,13 @@ mod tests {
         let dir = network_dir(EXPOSURES);
         let full = load(dir.path()).expect("valid network");
         assert_eq!(full.exposures().len(), 6);
-        let part = load_partition(dir.path(), &|d| d % 2 == 0).expect("valid network");
+        let part = load_partition(dir.path(), &|d, _| d % 2 == 0).expect("valid network");
         is_even_part(&part, &full);
 
         let json = dir.path().join("net.json");
         save(&full, &json).expect("save JSON");
         let full_json = load(&json).expect("valid document");
-        let part_json = load_partition(&json, &|d| d % 2 == 0).expect("valid document");
+        let part_json = load_partition(&json, &|d, _| d % 2 == 0).expect("valid document");
         is_even_part(&part_json, &full_json);
     }
 
@@ -245,7 +249,7 @@ mod tests {
             .replace("C,D,loan,3,", "C,Z,loan,3,");
         let dir = network_dir(&bad);
         let full = load(dir.path()).expect_err("invalid network").to_string();
-        let part = load_partition(dir.path(), &|d| d % 2 == 0)
+        let part = load_partition(dir.path(), &|d, _| d % 2 == 0)
             .expect_err("invalid network")
             .to_string();
         assert_eq!(part, full);

@@ -548,7 +548,7 @@ impl std::borrow::Borrow<str> for IdKey {
 pub(crate) struct Builder<'k> {
     parts: Parts,
     diags: Vec<Diagnostic>,
-    keep_debtor: &'k dyn Fn(u32) -> bool,
+    keep_debtor: &'k dyn Fn(u32, usize) -> bool,
     firm_ids: HashMap<IdKey, u32>,
     /// Where each firm's record is, to cite the first definition of a repeated id.
     firm_pos: Vec<usize>,
@@ -571,7 +571,7 @@ const ASSET_REF: &str = "a asset id";
 
 impl<'k> Builder<'k> {
     /// A builder that keeps the exposures whose debtor index satisfies `keep_debtor`.
-    pub fn new(keep_debtor: &'k dyn Fn(u32) -> bool) -> Self {
+    pub fn new(keep_debtor: &'k dyn Fn(u32, usize) -> bool) -> Self {
         Self {
             parts: Parts::default(),
             diags: Vec::new(),
@@ -839,7 +839,7 @@ impl<'k> Builder<'k> {
                 pledged += c.units * self.parts.assets[c.asset as usize].price;
             }
             self.add(&[amount, pledged], || table.locator.record(rec.pos()));
-            if !(self.keep_debtor)(debtor) {
+            if !(self.keep_debtor)(debtor, self.parts.firms.len()) {
                 return;
             }
             let label = ExposureLabel { id, source, extra };
@@ -933,7 +933,7 @@ fn resolve<R: Record + ?Sized>(
 /// found.
 pub(crate) fn build(
     raw: RawNetwork,
-    keep_debtor: &dyn Fn(u32) -> bool,
+    keep_debtor: &dyn Fn(u32, usize) -> bool,
 ) -> Result<Parts, Vec<Diagnostic>> {
     let mut b = Builder::new(keep_debtor);
     for rec in &raw.firms.records {

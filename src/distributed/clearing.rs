@@ -144,8 +144,20 @@ struct Route {
     creditors: Vec<u32>,
     secured: Vec<f64>,
     claims: Vec<f64>,
-    /// (local debtor, slot, Π_ij) for unsecured debt.
+    /// (local debtor, slot, Π_ij) for unsecured debt, by debtor.
     edges: Vec<(u32, u32, f64)>,
+    /// Where each local debtor's edges start in `edges` (one more entry than firms).
+    offsets: Vec<usize>,
+    /// `Σ Π_ij p̄_i` per slot over the debtors not in default: what they pay whatever happens
+    /// in the current wave (refreshed when the default set grows).
+    fixed: Vec<f64>,
+}
+
+impl Route {
+    /// The edges of local debtor `k`.
+    fn of(&self, k: usize) -> &[(u32, u32, f64)] {
+        &self.edges[self.offsets[k]..self.offsets[k + 1]]
+    }
 }
 
 /// One worker's block of the clearing problem (local firm `k` is firm `lo + k`).
@@ -230,27 +242,37 @@ impl Part {
             equity_before[k] += c.units * book_prices[a];
             price_hit[k] += c.units * (book_prices[a] - marks.prices[a]);
         }
+        // Every debt exposure of a local debtor, with what its collateral covers.
+        let secured_of = |x: usize| {
+            if cover.is_empty() {
+                0.0
+            } else {
+                cover.get(&(x as u32)).copied().unwrap_or(0.0)
+            }
+        };
+        let local_debts = || {
+            net.exposures()
+                .iter()
+                .enumerate()
+                .filter(move |(_, e)| (lo..hi).contains(&(e.debtor as usize)) && e.kind.is_debt())
+                .map(move |(x, e)| (e.debtor as usize - lo, *e, secured_of(x)))
+        };
+        let stakes = net
+            .exposures()
+            .iter()
+            .any(|e| (lo..hi).contains(&(e.debtor as usize)) && !e.kind.is_debt());
         let mut debt = vec![0.0; len];
         let mut unsecured_owed = vec![0.0; len];
         let mut secured_paid = vec![0.0; len];
-        let mut stakes = false;
-        let mut mine: Vec<(usize, u32, f64, f64)> = Vec::new(); // (k, creditor, amount, secured)
-        for (x, e) in net.exposures().iter().enumerate() {
-            let d = e.debtor as usize;
-            if !(lo..hi).contains(&d) {
-                continue;
-            }
-            let k = d - lo;
-            if !e.kind.is_debt() {
-                stakes = true;
-                continue;
-            }
-            let sec = cover.get(&(x as u32)).copied().unwrap_or(0.0);
+        // Slots: the creditors owed by this block, numbered within their owner's route in
+        // ascending order (no sort: a pass over the firms).
+        let mut slot_of = vec![u32::MAX; n];
+        for (k, e, sec) in local_debts() {
             debt[k] += e.amount;
             unsecured_owed[k] += e.amount - sec;
             secured_paid[k] += sec;
             equity_before[k] -= e.amount;
-            mine.push((k, e.creditor, e.amount, sec));
+            slot_of[e.creditor as usize] = 0;
         }
         let ext_liab: Vec<f64> = firms.iter().map(|f| f.external_liabilities).collect();
         let (pbar, senior): (Vec<f64>, Vec<f64>) = match s.external {
@@ -260,22 +282,46 @@ impl Part {
             ),
             Seniority::Senior => (unsecured_owed, ext_liab.clone()),
         };
-        // Routes: one slot per (destination worker, creditor), creditors ascending.
-        mine.sort_by_key(|&(k, c, _, _)| (c, k));
         let mut routes: Vec<Route> = (0..peers).map(|_| Route::default()).collect();
-        for (k, c, amount, sec) in mine {
-            let r = &mut routes[owner(&starts, c as usize)];
-            if r.creditors.last() != Some(&c) {
-                r.creditors.push(c);
-                r.secured.push(0.0);
-                r.claims.push(0.0);
+        for (w, block) in blocks.iter().enumerate() {
+            let r = &mut routes[w];
+            for c in block.clone() {
+                if slot_of[c] != u32::MAX {
+                    slot_of[c] = r.creditors.len() as u32;
+                    r.creditors.push(c as u32);
+                }
             }
-            let slot = r.creditors.len() - 1;
+            r.secured = vec![0.0; r.creditors.len()];
+            r.claims = vec![0.0; r.creditors.len()];
+            r.offsets = vec![0; len + 1];
+        }
+        // Edges by debtor (a counting sort), then filled in exposure order.
+        for (k, e, sec) in local_debts() {
+            let c = e.creditor as usize;
+            let r = &mut routes[owner(&starts, c)];
+            let slot = slot_of[c] as usize;
             r.secured[slot] += sec;
-            r.claims[slot] += amount;
-            let unsecured = amount - sec;
+            r.claims[slot] += e.amount;
+            if e.amount - sec > 0.0 {
+                r.offsets[k + 1] += 1;
+            }
+        }
+        let mut next: Vec<Vec<usize>> = Vec::with_capacity(peers);
+        for r in &mut routes {
+            for k in 0..len {
+                r.offsets[k + 1] += r.offsets[k];
+            }
+            r.edges = vec![(0, 0, 0.0); r.offsets[len]];
+            next.push(r.offsets[..len].to_vec());
+        }
+        for (k, e, sec) in local_debts() {
+            let c = e.creditor as usize;
+            let unsecured = e.amount - sec;
             if unsecured > 0.0 {
-                r.edges.push((k as u32, slot as u32, unsecured / pbar[k]));
+                let w = owner(&starts, c);
+                let at = &mut next[w][k];
+                routes[w].edges[*at] = (k as u32, slot_of[c], unsecured / pbar[k]);
+                *at += 1;
             }
         }
         Self {
@@ -376,24 +422,45 @@ impl Part {
         any_stakes
     }
 
+    /// Recomputes what the debtors outside `in_default` pay along each route (they pay
+    /// `p̄` in full): called whenever the default set grows.
+    fn refresh_fixed(&mut self, in_default: &[bool]) {
+        let pbar = &self.pbar;
+        for r in &mut self.routes {
+            r.fixed = vec![0.0; r.creditors.len()];
+            for (k, &d) in in_default.iter().enumerate() {
+                if !d {
+                    for &(_, slot, pi) in &r.edges[r.offsets[k]..r.offsets[k + 1]] {
+                        r.fixed[slot as usize] += pi * pbar[k];
+                    }
+                }
+            }
+        }
+    }
+
     /// One sweep's exchange: sends `Σ Π p` along the routes with this worker's figures;
     /// returns the inflows of the local firms, the global largest change and total shortfall.
+    /// Firms outside `set` pay `p̄` (their part is [`Route::fixed`]); only the edges of the
+    /// firms in `set` are summed again.
     fn pay(
         &mut self,
+        set: &[usize],
         p: &[f64],
         moved: f64,
         mailbox: &mut Mailbox<Msg>,
         worker: &mut timely::worker::Worker,
     ) -> (Vec<f64>, f64, f64) {
-        let shortfall: f64 = (0..self.len()).map(|k| self.pbar[k] - p[k]).sum();
+        let shortfall: f64 = set.iter().map(|&k| self.pbar[k] - p[k]).sum();
         let out: Vec<(usize, Msg)> = self
             .routes
             .iter()
             .enumerate()
             .map(|(d, r)| {
-                let mut sums = vec![0.0; r.creditors.len()];
-                for &(k, slot, pi) in &r.edges {
-                    sums[slot as usize] += pi * p[k as usize];
+                let mut sums = r.fixed.clone();
+                for &k in set {
+                    for &(_, slot, pi) in r.of(k) {
+                        sums[slot as usize] += pi * p[k];
+                    }
                 }
                 (
                     d,
@@ -447,7 +514,7 @@ impl Part {
                 local = local.max((p[k] - v).abs() / self.scale(k));
                 p[k] = v;
             }
-            let (inf, moved, short) = self.pay(p, local, mailbox, worker);
+            let (inf, moved, short) = self.pay(set, p, local, mailbox, worker);
             *inflow = inf;
             *shortfall = short;
             self.iterations += 1;
@@ -511,6 +578,7 @@ impl Part {
         let mut out: Vec<Vec<(u32, u32, f64)>> = vec![Vec::new(); self.peers];
         for (d, r) in self.routes.iter().enumerate() {
             for &(k, slot, pi) in &r.edges {
+                // Only debtors in default have a shortfall.
                 let c = r.creditors[slot as usize];
                 let k = k as usize;
                 let loss = pi * (self.pbar[k] - p[k]);
@@ -556,7 +624,8 @@ impl Part {
         let len = self.len();
         let lo = self.lo;
         let mut p = self.pbar.clone();
-        let (full_inflow, _, mut shortfall) = self.pay(&p.clone(), 0.0, mailbox, worker);
+        self.refresh_fixed(&vec![false; len]);
+        let (full_inflow, _, mut shortfall) = self.pay(&[], &p.clone(), 0.0, mailbox, worker);
         let own_surplus: Vec<f64> = (0..len).map(|k| self.surplus(k, full_inflow[k])).collect();
         let mut inflow = full_inflow;
         let mut in_default: Vec<bool> = (0..len).map(|k| marks.failed[lo + k]).collect();
@@ -573,6 +642,7 @@ impl Part {
         let mut last_shortfall = 0.0;
         let failed = self.announce(&set, mailbox, worker);
         if !failed.is_empty() {
+            self.refresh_fixed(&in_default);
             rounds.push(Round {
                 round: 0,
                 defaults: failed,
@@ -621,6 +691,7 @@ impl Part {
             }
             set.extend_from_slice(&newly);
             set.sort_unstable();
+            self.refresh_fixed(&in_default);
             rounds.push(Round {
                 round: wave,
                 defaults: all,

@@ -567,7 +567,7 @@ pub(crate) struct Builder<'k> {
 /// What a firm reference or id is expected to be, in messages.
 const FIRM_ID: &str = "a firm id";
 /// What an asset reference is expected to be, in messages.
-const ASSET_REF: &str = "a asset id";
+const ASSET_REF: &str = "an asset id";
 
 impl<'k> Builder<'k> {
     /// A builder that keeps the exposures whose debtor index satisfies `keep_debtor`.

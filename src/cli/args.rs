@@ -30,7 +30,7 @@ pub enum Command {
     Backtest(Box<BacktestArgs>),
     /// Rank firms by systemic importance: each firm's failure alone, run in parallel.
     #[command(
-        after_help = "For every firm, the scenario \"this firm alone fails\": the DebtRank it causes (weighted\ndistress of the other firms, its own shock excluded), the defaults and equity losses it causes,\nand each firm's vulnerability (in how many of the others' scenarios it defaults). Sorted by\ndebtrank, ties in input order; identical output whatever the number of threads.\n\nExamples:\n  contagion rank graphs/ring-4\n  contagion rank graphs/ring-4 --model threshold --recovery 0.4 --top 10\n  contagion rank NETWORK --variant single-hit --format json -o rank.json"
+        after_help = "For every firm, the scenario \"this firm alone fails\": the DebtRank it causes (weighted\ndistress of the other firms, its own shock excluded), the defaults and equity losses it causes,\nand each firm's vulnerability (in how many of the others' scenarios it defaults). Sorted by\ndebtrank, ties in input order; identical output whatever the number of threads.\n\nExamples:\n  contagion rank graphs/ring-4\n  contagion rank graphs/ring-4 --model threshold --recovery 0.4 --top 10\n  contagion rank NETWORK --variant single-hit --format json -o rank.json\n  contagion rank NETWORK --engine timely --workers 4 -o rank.csv --format csv   (build with --features distributed)"
     )]
     Rank(Box<RankArgs>),
     /// Convert a network between a CSV directory and a JSON document.
@@ -55,7 +55,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Stress programmes: sweep a shock's size, or draw random shocks (Monte Carlo).
     #[command(
-        after_help = "Examples:\n  contagion stress graphs/ftx-2022 --scenario graphs/ftx-2022/scenarios/ftt-sweep.json -o sweep.csv --chart sweep.svg\n  contagion stress NETWORK --sweep FTT=0:-1:21 -o sweep.csv\n  contagion stress NETWORK --sweep asset_loss=0:0.5:11 --model clearing\n  contagion stress NETWORK --draws 1000 --seed 42 --mc-prob 0.05 --mc-max-loss 1 -o draws.csv\n\nMonte Carlo: in each draw every firm is hit with probability --mc-prob and then loses a\nfraction uniform on [0, --mc-max-loss] of its cash and other assets; each --mc-price\nASSET=MAX falls by a fraction uniform on [0, MAX]. Draws are seeded one by one, so results\nare the same whatever the number of threads."
+        after_help = "Examples:\n  contagion stress graphs/ftx-2022 --scenario graphs/ftx-2022/scenarios/ftt-sweep.json -o sweep.csv --chart sweep.svg\n  contagion stress NETWORK --sweep FTT=0:-1:21 -o sweep.csv\n  contagion stress NETWORK --sweep asset_loss=0:0.5:11 --model clearing\n  contagion stress NETWORK --draws 1000 --seed 42 --mc-prob 0.05 --mc-max-loss 1 -o draws.csv\n\nMonte Carlo: in each draw every firm is hit with probability --mc-prob and then loses a\nfraction uniform on [0, --mc-max-loss] of its cash and other assets; each --mc-price\nASSET=MAX falls by a fraction uniform on [0, MAX]. Draws are seeded one by one, so results\nare the same whatever the number of threads, and with --engine timely on any number of workers,\nprocesses and machines (a build with --features distributed; see docs/distributed.md)."
     )]
     Stress(Box<StressArgs>),
     /// Draw the contagion diagram of a network, a saved result or a scenario (DOT, SVG, PNG),

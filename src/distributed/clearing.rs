@@ -1,7 +1,7 @@
 //! Graph-parallel Eisenberg–Noe / Rogers–Veraart clearing on timely workers.
 //!
 //! # Partition
-//! Firms are cut into `W` blocks of consecutive indices, one per worker ([`owner`]); a
+//! Firms are cut into `W` blocks of consecutive indices, one per worker; a
 //! process holds the blocks of its workers ([`share`]). Every exposure lives with its
 //! **debtor's** worker, which therefore knows everything about the firms it owns: what they
 //! owe (`p̄`), their collateral, their holdings. A process needs every firm (ids, balance

@@ -199,30 +199,41 @@ fn graph_parallel_matches_single_process_on_ten_thousand_firms() {
     }
 }
 
-/// Generated networks of a few dozen firms, any shock size, any number of workers.
-fn small_case() -> impl Strategy<Value = (u64, usize, f64, usize, f64)> {
+/// Generated networks of a few dozen firms, any shock size, default costs, seniority and
+/// outright failures, any number of workers.
+fn small_case() -> impl Strategy<Value = (u64, usize, f64, usize, (f64, f64), bool, usize)> {
     (
         any::<u64>(),
         3usize..40,
         0.0f64..1.0,
         1usize..6,
-        prop_oneof![Just(1.0), 0.3f64..1.0],
+        prop_oneof![Just((1.0, 1.0)), (0.3f64..1.0, 0.3f64..1.0)],
+        any::<bool>(),
+        0usize..4,
     )
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
     #[test]
-    fn graph_parallel_agrees_with_single_process((seed, n, loss, workers, alpha) in small_case()) {
+    fn graph_parallel_agrees_with_single_process(
+        (seed, n, loss, workers, (alpha, beta), senior, failures) in small_case()
+    ) {
         let net = generate(&GenSpec::new(n, 3.0, Topology::ErdosRenyi, seed));
-        let shocks: Vec<Shock> = (0..n)
+        let mut shocks: Vec<Shock> = (0..n)
             .step_by(2)
             .map(|i| Shock::AssetLoss {
                 firm: net.firm_id(i).to_string(),
                 loss: Loss::Fraction(loss),
             })
             .collect();
-        let s = Settings { alpha, ..Settings::default() };
+        shocks.extend((0..failures.min(n)).map(|k| default(net.firm_id(n - 1 - k))));
+        let s = Settings {
+            alpha,
+            beta,
+            external: if senior { Seniority::Senior } else { Seniority::PariPassu },
+            ..Settings::default()
+        };
         let marks = Marks::apply(&net, &shocks).unwrap();
         let single = clear(&net, &marks, &s);
         let dist = timely_clear(&net, &shocks, &s, workers);
@@ -232,8 +243,10 @@ proptest! {
             let scale = single.obligations[i].max(1.0);
             prop_assert!((dist.payments[i] - single.payments[i]).abs() <= 1e-9 * scale,
                 "firm {}: {} vs {}", i, dist.payments[i], single.payments[i]);
+            prop_assert!((dist.equity_after[i] - single.equity_after[i]).abs() <= 1e-9 * scale);
         }
         prop_assert_eq!(&dist.defaulted, &single.defaulted);
+        prop_assert_eq!(&dist.default_round, &single.default_round);
     }
 }
 

@@ -362,8 +362,9 @@ impl Drop for Peer {
 }
 
 /// Runs `args` as a two-process timely run on loopback: process 1 in the background, process
-/// 0 in the foreground; both must succeed. Returns process 0's output file's text.
-fn two_processes(dir: &Path, args: &[&str]) -> String {
+/// 0 in the foreground; both must succeed. Returns process 0's result: its output file's
+/// text, or with `to_stdout` what it wrote on standard output (nothing else may be there).
+fn two_processes(dir: &Path, args: &[&str], to_stdout: bool) -> String {
     let [p0, p1] = free_ports();
     let hosts = dir.join("hosts.txt");
     std::fs::write(&hosts, format!("127.0.0.1:{p0}\n127.0.0.1:{p1}\n")).unwrap();
@@ -382,9 +383,10 @@ fn two_processes(dir: &Path, args: &[&str]) -> String {
             hosts.display().to_string(),
             "--connect-timeout".into(),
             "120".into(),
-            "-o".into(),
-            out.display().to_string(),
         ]);
+        if !to_stdout {
+            v.extend(["-o".into(), out.display().to_string()]);
+        }
         v
     };
     let bin = assert_cmd::cargo::cargo_bin("contagion");
@@ -392,15 +394,14 @@ fn two_processes(dir: &Path, args: &[&str]) -> String {
         Command::new(&bin)
             .args(common(1, &out1))
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start process 1"),
     );
     let leader = Command::new(&bin)
         .args(common(0, &out0))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(Stdio::null())
         .output()
         .expect("run process 0");
     assert!(
@@ -408,10 +409,26 @@ fn two_processes(dir: &Path, args: &[&str]) -> String {
         "process 0: {}",
         String::from_utf8_lossy(&leader.stderr)
     );
+    let mut quiet = String::new();
+    if let Some(mut out) = peer.0.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut quiet).unwrap();
+    }
     let status = peer.0.wait().expect("process 1 ends");
     assert!(status.success(), "process 1 failed");
     assert!(!out1.exists(), "only process 0 writes the result");
-    std::fs::read_to_string(out0).unwrap()
+    assert!(
+        quiet.is_empty(),
+        "process 1 printed on standard output: {quiet}"
+    );
+    if to_stdout {
+        String::from_utf8(leader.stdout).unwrap()
+    } else {
+        assert!(
+            leader.stdout.is_empty(),
+            "process 0 printed on standard output"
+        );
+        std::fs::read_to_string(out0).unwrap()
+    }
 }
 
 #[test]
@@ -429,8 +446,11 @@ fn rank_on_two_processes_equals_the_single_process_run() {
         .output()
         .unwrap();
     assert!(single.status.success());
-    let dist = two_processes(dir.path(), &["rank", &net, "--format", "json"]);
-    assert_eq!(dist, String::from_utf8(single.stdout).unwrap());
+    let single = String::from_utf8(single.stdout).unwrap();
+    let args = ["rank", &net, "--format", "json"];
+    assert_eq!(two_processes(dir.path(), &args, false), single);
+    // On standard output too: timely's connection messages go to standard error.
+    assert_eq!(two_processes(dir.path(), &args, true), single);
 }
 
 #[test]
@@ -459,7 +479,8 @@ fn clearing_on_two_processes_equals_the_single_process_run() {
         "--format",
         "json",
     ];
-    let dist: serde_json::Value = serde_json::from_str(&two_processes(dir.path(), &args)).unwrap();
+    let dist: serde_json::Value =
+        serde_json::from_str(&two_processes(dir.path(), &args, false)).unwrap();
     let single = clear(
         &net,
         &Marks::apply(&net, &shocks).unwrap(),

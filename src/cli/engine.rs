@@ -68,3 +68,14 @@ fn timely(_: &EngineArgs) -> Result<Engine, Failure> {
             .into(),
     ))
 }
+
+/// Runs `f` (a distributed run) with standard output sent to standard error when several
+/// processes take part: timely prints its connection progress there, and the result written
+/// to standard output afterwards must stay clean.
+#[cfg(feature = "distributed")]
+pub(crate) fn quietly<T>(cluster: &contagion::distributed::Cluster, f: impl FnOnce() -> T) -> T {
+    let _redirect = (cluster.processes > 1)
+        .then(|| gag::Redirect::stdout(std::io::stderr()).ok())
+        .flatten();
+    f()
+}

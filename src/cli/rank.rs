@@ -69,7 +69,8 @@ pub fn run(a: RankArgs) -> CmdResult {
                 ));
             }
             let shared = std::sync::Arc::new(net);
-            match contagion::distributed::scenarios::rank(&cluster, shared, &settings)? {
+            let run = || contagion::distributed::scenarios::rank(&cluster, shared, &settings);
+            match super::engine::quietly(&cluster, run)? {
                 Some(r) => r,
                 // Another process writes the result.
                 None => return Ok(()),

@@ -469,7 +469,8 @@ fn run_timely(a: &SimulateArgs, cluster: &contagion::distributed::Cluster) -> Cm
         notes,
     } = p;
     let (net, marks) = (Arc::new(net), Arc::new(marks));
-    let Some(c) = clearing::clear(cluster, Arc::clone(&net), Arc::clone(&marks), &settings)? else {
+    let run = || clearing::clear(cluster, Arc::clone(&net), Arc::clone(&marks), &settings);
+    let Some(c) = super::engine::quietly(cluster, run)? else {
         // Another process writes the result.
         return Ok(());
     };

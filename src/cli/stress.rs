@@ -39,8 +39,10 @@ pub fn run(a: StressArgs) -> CmdResult {
                 #[cfg(feature = "distributed")]
                 Engine::Timely(cluster) => {
                     let shared = Arc::clone(&net);
-                    match distributed::scenarios::sweep(cluster, shared, &scenario, &settings, &sw)?
-                    {
+                    let run = || {
+                        distributed::scenarios::sweep(cluster, shared, &scenario, &settings, &sw)
+                    };
+                    match super::engine::quietly(cluster, run)? {
                         Some(points) => points,
                         // Another process writes the result.
                         None => return Ok(()),
@@ -72,9 +74,12 @@ pub fn run(a: StressArgs) -> CmdResult {
                 #[cfg(feature = "distributed")]
                 Engine::Timely(cluster) => {
                     let shared = Arc::clone(&net);
-                    match distributed::scenarios::monte_carlo(
-                        cluster, shared, &scenario, &settings, &mc,
-                    )? {
+                    let run = || {
+                        distributed::scenarios::monte_carlo(
+                            cluster, shared, &scenario, &settings, &mc,
+                        )
+                    };
+                    match super::engine::quietly(cluster, run)? {
                         Some(points) => points,
                         None => return Ok(()),
                     }

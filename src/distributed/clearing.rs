@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::mailbox::Mailbox;
 use super::{Cluster, even_blocks, run_workers};
-use crate::engine::clearing::Clearing;
+use crate::engine::clearing::{Clearing, Owes, Rules, Stop};
 use crate::engine::{Cause, Contribution, Round};
 use crate::error::Error;
 use crate::model::Network;
@@ -165,9 +165,7 @@ struct Part {
     lo: usize,
     peers: usize,
     index: usize,
-    alpha: f64,
-    beta: f64,
-    tol: f64,
+    rules: Rules,
     cap: usize,
     external: Seniority,
     pbar: Vec<f64>,
@@ -329,9 +327,7 @@ impl Part {
             peers,
             index,
 
-            alpha: s.alpha,
-            beta: s.beta,
-            tol: s.tolerance,
+            rules: Rules::of(s),
             cap: s.max_iterations,
             external: s.external,
             pbar,
@@ -354,31 +350,27 @@ impl Part {
         self.pbar.len()
     }
 
+    /// What local firm `k` owes.
+    fn owes(&self, k: usize) -> Owes {
+        Owes {
+            pbar: self.pbar[k],
+            senior: self.senior[k],
+        }
+    }
+
     fn scale(&self, k: usize) -> f64 {
-        1.0f64.max(self.pbar[k] + self.senior[k])
+        self.owes(k).scale()
     }
 
     fn default_payment(&self, k: usize, inflow: f64) -> f64 {
-        (self.alpha * self.ext[k] - self.senior[k] + self.beta * inflow).clamp(0.0, self.pbar[k])
+        self.rules
+            .default_payment(self.owes(k), self.ext[k], inflow)
     }
 
-    /// Equity after clearing, as [`crate::engine::clearing`] defines it: zero when the firm
-    /// pays less than it owes, otherwise what is left (residues within tolerance are zero).
+    /// Equity after clearing, by the single-process engine's rule.
     fn equity_after(&self, k: usize, in_default: bool, inflow: f64, p: f64) -> f64 {
-        if p < self.pbar[k] * (1.0 - self.tol) {
-            return 0.0;
-        }
-        let realised = if in_default {
-            self.alpha * self.ext[k] + self.beta * inflow
-        } else {
-            self.ext[k] + inflow
-        };
-        let surplus = realised - self.senior[k] - self.pbar[k];
-        if surplus <= self.tol * self.scale(k) {
-            0.0
-        } else {
-            surplus
-        }
+        self.rules
+            .equity(self.owes(k), in_default, self.ext[k], inflow, p)
     }
 
     fn surplus(&self, k: usize, inflow: f64) -> f64 {
@@ -505,7 +497,7 @@ impl Part {
         mailbox: &mut Mailbox<Msg>,
         worker: &mut timely::worker::Worker,
     ) -> bool {
-        let mut history = [f64::INFINITY; 8];
+        let mut stop = Stop::default();
         let budget = self.cap.saturating_sub(self.iterations).max(1);
         for sweep in 1..=budget {
             let mut local = 0.0f64;
@@ -518,21 +510,9 @@ impl Part {
             *inflow = inf;
             *shortfall = short;
             self.iterations += 1;
-            if moved <= 4.0 * f64::EPSILON {
+            if stop.done(sweep, moved, self.rules.tol * TIGHTER) {
                 return true;
             }
-            let rho = history
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.is_finite() && **h > 0.0)
-                .map(|(j, h)| (moved / h).powf(1.0 / (j + 1) as f64))
-                .fold(0.5f64, f64::max)
-                .min(0.999_999);
-            if sweep > 2 && moved * rho / (1.0 - rho) <= self.tol * TIGHTER {
-                return true;
-            }
-            history.rotate_right(1);
-            history[0] = moved;
         }
         false
     }
@@ -659,7 +639,7 @@ impl Part {
             self.iterations += 1;
             let newly: Vec<usize> = (0..len)
                 .filter(|&k| {
-                    !in_default[k] && self.surplus(k, inflow[k]) < -self.tol * self.scale(k)
+                    !in_default[k] && self.surplus(k, inflow[k]) < -self.rules.tol * self.scale(k)
                 })
                 .collect();
             let all = self.announce(&newly, mailbox, worker);
@@ -671,7 +651,7 @@ impl Part {
             for &k in &newly {
                 in_default[k] = true;
                 default_round[k] = Some(wave);
-                if own_surplus[k] < -self.tol * self.scale(k) {
+                if own_surplus[k] < -self.rules.tol * self.scale(k) {
                     cause[k] = Some(if marks.shocked[lo + k] {
                         Cause::Shock
                     } else if self.price_hit[k] > 0.0 {
@@ -725,7 +705,7 @@ impl Part {
             let el = self.ext_liab[k];
             let (ext_paid, pool_interbank) = if senior {
                 let realised = if in_default[k] {
-                    self.alpha * self.ext[k] + self.beta * inflow[k]
+                    self.rules.alpha * self.ext[k] + self.rules.beta * inflow[k]
                 } else {
                     self.ext[k] + inflow[k]
                 };

@@ -172,12 +172,121 @@ impl<'a> State<'a> {
     }
 }
 
+/// The constants of the per-firm rules: Rogers–Veraart default costs and the tolerance.
+/// Shared by this engine and the graph-parallel one, so that both apply the same arithmetic.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rules {
+    /// Fraction of external assets a defaulting firm realises.
+    pub alpha: f64,
+    /// Fraction of interbank claims a defaulting firm realises.
+    pub beta: f64,
+    /// Relative tolerance.
+    pub tol: f64,
+}
+
+/// What a firm owes: its pool `p̄` and the external debt `s` ranking ahead of the pool.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Owes {
+    /// `p̄_i`.
+    pub pbar: f64,
+    /// `s_i`.
+    pub senior: f64,
+}
+
+impl Owes {
+    /// Tolerance scale of the firm, `max(1, p̄ + s)`.
+    #[inline]
+    pub(crate) fn scale(self) -> f64 {
+        1.0f64.max(self.pbar + self.senior)
+    }
+}
+
+impl Rules {
+    /// The rules of `settings`.
+    pub(crate) fn of(settings: &Settings) -> Self {
+        Self {
+            alpha: settings.alpha,
+            beta: settings.beta,
+            tol: settings.tolerance,
+        }
+    }
+
+    /// Payment of a firm in default given its external assets and inflow:
+    /// `clamp(α e − s + β inflow, 0, p̄)`.
+    #[inline]
+    pub(crate) fn default_payment(&self, o: Owes, ext: f64, inflow: f64) -> f64 {
+        (self.alpha * ext - o.senior + self.beta * inflow).clamp(0.0, o.pbar)
+    }
+
+    /// Equity of a firm given its external assets, what it receives and what it pays: zero
+    /// when it pays less than it owes; otherwise what is left (for a firm held in default by
+    /// force that still pays in full, net of default costs). A surplus within the tolerance
+    /// of zero (rounding residue of the iteration) is zero.
+    pub(crate) fn equity(&self, o: Owes, in_default: bool, ext: f64, inflow: f64, p: f64) -> f64 {
+        if p < o.pbar * (1.0 - self.tol) {
+            return 0.0;
+        }
+        let realised = if in_default {
+            self.alpha * ext + self.beta * inflow
+        } else {
+            ext + inflow
+        };
+        let surplus = realised - o.senior - o.pbar;
+        if surplus <= self.tol * o.scale() {
+            0.0
+        } else {
+            surplus
+        }
+    }
+}
+
+/// The stopping rule of the Jacobi sweeps. The iteration contracts geometrically at some rate
+/// `ρ < 1`; after a step of size `δ` the remaining error is at most about `δ·ρ/(1 − ρ)`, which
+/// is far larger than `δ` when `ρ` is close to 1 (cycles of firms with little outside value).
+/// `ρ` is estimated from successive steps (the worst `j`-step rate over the last eight
+/// sweeps, since steps on cycles can alternate between firms).
+#[derive(Debug, Clone)]
+pub(crate) struct Stop {
+    history: [f64; 8],
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Self {
+            history: [f64::INFINITY; 8],
+        }
+    }
+}
+
+impl Stop {
+    /// Whether sweep number `sweep` (from 1), whose largest relative change of a payment was
+    /// `moved`, ends the iteration: the error bound is below `tol`, or the step is at machine
+    /// precision and cannot shrink further.
+    pub(crate) fn done(&mut self, sweep: usize, moved: f64, tol: f64) -> bool {
+        if moved <= 4.0 * f64::EPSILON {
+            return true;
+        }
+        let rho = self
+            .history
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.is_finite() && **h > 0.0)
+            .map(|(j, h)| (moved / h).powf(1.0 / (j + 1) as f64))
+            .fold(0.5f64, f64::max)
+            .min(0.999_999);
+        if sweep > 2 && moved * rho / (1.0 - rho) <= tol {
+            return true;
+        }
+        self.history.rotate_right(1);
+        self.history[0] = moved;
+        false
+    }
+}
+
 /// The clearing problem in solver form (see the module docs for symbols).
 struct System {
     n: usize,
-    alpha: f64,
-    beta: f64,
-    tol: f64,
+    rules: Rules,
     /// `p̄_i`.
     pbar: Vec<f64>,
     /// `s_i`: external liabilities when senior, else 0.
@@ -254,9 +363,7 @@ impl System {
         });
         Self {
             n,
-            alpha: s.alpha,
-            beta: s.beta,
-            tol: s.tolerance,
+            rules: Rules::of(s),
             pi_t,
             pbar,
             senior,
@@ -267,21 +374,19 @@ impl System {
         }
     }
 
+    /// What firm `i` owes.
+    #[inline]
+    fn owes(&self, i: usize) -> Owes {
+        Owes {
+            pbar: self.pbar[i],
+            senior: self.senior[i],
+        }
+    }
+
     /// Tolerance scale of firm `i`.
     #[inline]
     fn scale(&self, i: usize) -> f64 {
-        1.0f64.max(self.pbar[i] + self.senior[i])
-    }
-
-    /// Equity from a surplus: negative or within the tolerance of zero (rounding residue of
-    /// the iteration) is zero.
-    #[inline]
-    fn snap(&self, i: usize, surplus: f64) -> f64 {
-        if surplus <= self.tol * self.scale(i) {
-            0.0
-        } else {
-            surplus
-        }
+        self.owes(i).scale()
     }
 
     fn inflows(&self, p: &[f64], out: &mut [f64]) {
@@ -372,35 +477,21 @@ impl System {
     /// when it pays less than it owes; otherwise what is left (for a firm held in default by
     /// force that still pays in full, net of default costs).
     fn equity(&self, i: usize, in_default: bool, ext: f64, inflow: f64, p: f64) -> f64 {
-        if p < self.pbar[i] * (1.0 - self.tol) {
-            return 0.0;
-        }
-        let realised = if in_default {
-            self.alpha * ext + self.beta * inflow
-        } else {
-            ext + inflow
-        };
-        self.snap(i, realised - self.senior[i] - self.pbar[i])
+        self.rules.equity(self.owes(i), in_default, ext, inflow, p)
     }
 
     /// Payment of a firm in default given its external assets and inflow.
     #[inline]
     fn default_payment(&self, i: usize, ext: f64, inflow: f64) -> f64 {
-        (self.alpha * ext - self.senior[i] + self.beta * inflow).clamp(0.0, self.pbar[i])
+        self.rules.default_payment(self.owes(i), ext, inflow)
     }
 
     /// Jacobi sweeps over the firms in `set` (payments of everyone else fixed) until the
-    /// distance to the fixed point is below the tolerance. Returns (sweeps, converged).
-    ///
-    /// The iteration contracts geometrically at some rate `ρ < 1`; after a step of size `δ`
-    /// the remaining error is at most about `δ·ρ/(1 − ρ)`, which is far larger than `δ` when
-    /// `ρ` is close to 1 (cycles of firms with little outside value). `ρ` is estimated from
-    /// successive steps (the worst `j`-step rate over the last eight sweeps, since steps on
-    /// cycles can alternate between firms), and the loop stops only when that error bound is
-    /// below tolerance.
+    /// distance to the fixed point is below the tolerance (the error bound of [`Stop`]).
+    /// Returns (sweeps, converged).
     fn iterate(&self, set: &[u32], ext: &[f64], p: &mut [f64], cap: usize) -> (usize, bool) {
         let mut next = vec![0.0; set.len()];
-        let mut history = [f64::INFINITY; 8];
+        let mut stop = Stop::default();
         for sweep in 1..=cap {
             let eval = |&i: &u32| {
                 let i = i as usize;
@@ -421,22 +512,9 @@ impl System {
                 moved = moved.max((p[i] - v).abs() / self.scale(i));
                 p[i] = v;
             }
-            // A step at machine precision cannot shrink further.
-            if moved <= 4.0 * f64::EPSILON {
+            if stop.done(sweep, moved, self.rules.tol) {
                 return (sweep, true);
             }
-            let rho = history
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.is_finite() && **h > 0.0)
-                .map(|(j, h)| (moved / h).powf(1.0 / (j + 1) as f64))
-                .fold(0.5f64, f64::max)
-                .min(0.999_999);
-            if sweep > 2 && moved * rho / (1.0 - rho) <= self.tol {
-                return (sweep, true);
-            }
-            history.rotate_right(1);
-            history[0] = moved;
         }
         (cap, false)
     }
@@ -450,7 +528,8 @@ impl System {
             .copied()
             .filter(|&i| {
                 let i = i as usize;
-                p[i] > self.tol * self.scale(i) && p[i] < self.pbar[i] * (1.0 - self.tol)
+                p[i] > self.rules.tol * self.scale(i)
+                    && p[i] < self.pbar[i] * (1.0 - self.rules.tol)
             })
             .collect();
         let m = free.len();
@@ -466,12 +545,13 @@ impl System {
         for (r, &j) in free.iter().enumerate() {
             let j = j as usize;
             a[r * m + r] = 1.0;
-            b[r] = self.alpha * ext[j] - self.senior[j] + self.beta * self.secured_recv[j];
+            b[r] =
+                self.rules.alpha * ext[j] - self.senior[j] + self.rules.beta * self.secured_recv[j];
             let (idx, val) = self.pi_t.row(j);
             for (&i, &pi) in idx.iter().zip(val) {
                 match pos.get(&i) {
-                    Some(&c) => a[r * m + c] -= self.beta * pi,
-                    None => b[r] += self.beta * pi * p[i as usize],
+                    Some(&c) => a[r * m + c] -= self.rules.beta * pi,
+                    None => b[r] += self.rules.beta * pi * p[i as usize],
                 }
             }
         }
@@ -609,7 +689,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
                 0.0
             };
             let v = book_value * ratio;
-            if (stake_value[k] - v).abs() > sys.tol * 1.0f64.max(book_value) {
+            if (stake_value[k] - v).abs() > sys.rules.tol * 1.0f64.max(book_value) {
                 stakes_moved = true;
                 stake_value[k] = v;
             }
@@ -627,7 +707,8 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             .filter(|&i| {
                 let i = i as usize;
                 !in_default[i]
-                    && ext[i] + inflow[i] - sys.senior[i] - sys.pbar[i] < -sys.tol * sys.scale(i)
+                    && ext[i] + inflow[i] - sys.senior[i] - sys.pbar[i]
+                        < -sys.rules.tol * sys.scale(i)
             })
             .collect();
         if newly.is_empty() && !stakes_moved {
@@ -639,7 +720,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
                 let i = i as usize;
                 in_default[i] = true;
                 default_round[i] = Some(wave);
-                if own_surplus[i] < -sys.tol * sys.scale(i) {
+                if own_surplus[i] < -sys.rules.tol * sys.scale(i) {
                     cause[i] = Some(if st.shocked[i] {
                         Cause::Shock
                     } else if price_hit[i] > 0.0 {
@@ -723,7 +804,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
                 let last = rounds.iter().map(|r| r.round).max().unwrap_or(0);
                 let mut extra = Vec::new();
                 for i in 0..n {
-                    if !in_default[i] && q[i] < sys.pbar[i] - sys.tol * sys.scale(i) {
+                    if !in_default[i] && q[i] < sys.pbar[i] - sys.rules.tol * sys.scale(i) {
                         in_default[i] = true;
                         default_round[i] = Some(last + 1);
                         cause[i] = Some(Cause::CounterpartyDefault);

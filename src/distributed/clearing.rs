@@ -167,7 +167,6 @@ struct Part {
     index: usize,
     rules: Rules,
     cap: usize,
-    external: Seniority,
     pbar: Vec<f64>,
     senior: Vec<f64>,
     ext: Vec<f64>,
@@ -329,7 +328,6 @@ impl Part {
 
             rules: Rules::of(s),
             cap: s.max_iterations,
-            external: s.external,
             pbar,
             senior,
             ext,
@@ -700,24 +698,16 @@ impl Part {
             equity_before: self.equity_before.clone(),
             ..Default::default()
         };
-        let senior = self.external == Seniority::Senior;
         for k in 0..len {
             let el = self.ext_liab[k];
-            let (ext_paid, pool_interbank) = if senior {
-                let realised = if in_default[k] {
-                    self.rules.alpha * self.ext[k] + self.rules.beta * inflow[k]
-                } else {
-                    self.ext[k] + inflow[k]
-                };
-                (el.min(realised.max(0.0)), p[k])
-            } else {
-                let share = if self.pbar[k] > 0.0 {
-                    (self.pbar[k] - el) / self.pbar[k]
-                } else {
-                    0.0
-                };
-                (0.0, p[k] * share)
-            };
+            let (ext_paid, pool_interbank) = self.rules.split(
+                self.owes(k),
+                el,
+                in_default[k],
+                self.ext[k],
+                inflow[k],
+                p[k],
+            );
             b.obligations.push(self.debt[k] + el);
             b.payments.push(self.secured_paid[k] + p[k] + ext_paid);
             b.interbank_payments

@@ -182,6 +182,8 @@ pub(crate) struct Rules {
     pub beta: f64,
     /// Relative tolerance.
     pub tol: f64,
+    /// Rank of external liabilities.
+    pub external: Seniority,
 }
 
 /// What a firm owes: its pool `p̄` and the external debt `s` ranking ahead of the pool.
@@ -208,6 +210,47 @@ impl Rules {
             alpha: settings.alpha,
             beta: settings.beta,
             tol: settings.tolerance,
+            external: settings.external,
+        }
+    }
+
+    /// What a firm realises of its external assets and inflow: all of them when solvent,
+    /// `α e + β inflow` in default.
+    #[inline]
+    fn realised(&self, in_default: bool, ext: f64, inflow: f64) -> f64 {
+        if in_default {
+            self.alpha * ext + self.beta * inflow
+        } else {
+            ext + inflow
+        }
+    }
+
+    /// How a firm paying `p` to its pool splits its payments: `(paid to external creditors
+    /// outside the pool, pool payment that goes to interbank creditors)`. Pari passu, the
+    /// external creditors are in the pool (their share of `p` is not interbank); senior, they
+    /// are paid first from what the firm realises, `ext_liab` at most.
+    pub(crate) fn split(
+        &self,
+        o: Owes,
+        ext_liab: f64,
+        in_default: bool,
+        ext: f64,
+        inflow: f64,
+        p: f64,
+    ) -> (f64, f64) {
+        match self.external {
+            Seniority::PariPassu => {
+                let share = if o.pbar > 0.0 {
+                    (o.pbar - ext_liab) / o.pbar
+                } else {
+                    0.0
+                };
+                (0.0, p * share)
+            }
+            Seniority::Senior => {
+                let realised = self.realised(in_default, ext, inflow);
+                (ext_liab.min(realised.max(0.0)), p)
+            }
         }
     }
 
@@ -226,12 +269,7 @@ impl Rules {
         if p < o.pbar * (1.0 - self.tol) {
             return 0.0;
         }
-        let realised = if in_default {
-            self.alpha * ext + self.beta * inflow
-        } else {
-            ext + inflow
-        };
-        let surplus = realised - o.senior - o.pbar;
+        let surplus = self.realised(in_default, ext, inflow) - o.senior - o.pbar;
         if surplus <= self.tol * o.scale() {
             0.0
         } else {
@@ -837,24 +875,14 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
     let mut equity_after = vec![0.0; n];
     for i in 0..n {
         obligations[i] += ext_liab[i];
-        let (ext_paid, pool_interbank) = match settings.external {
-            Seniority::PariPassu => {
-                let share = if sys.pbar[i] > 0.0 {
-                    (sys.pbar[i] - ext_liab[i]) / sys.pbar[i]
-                } else {
-                    0.0
-                };
-                (0.0, p[i] * share)
-            }
-            Seniority::Senior => {
-                let realised = if in_default[i] {
-                    settings.alpha * ext[i] + settings.beta * inflow[i]
-                } else {
-                    ext[i] + inflow[i]
-                };
-                (ext_liab[i].min(realised.max(0.0)), p[i])
-            }
-        };
+        let (ext_paid, pool_interbank) = sys.rules.split(
+            sys.owes(i),
+            ext_liab[i],
+            in_default[i],
+            ext[i],
+            inflow[i],
+            p[i],
+        );
         payments[i] = sys.secured_paid[i] + p[i] + ext_paid;
         interbank_payments[i] = sys.secured_paid[i] + pool_interbank;
         equity_after[i] = sys.equity(i, in_default[i], ext[i], inflow[i], p[i]);

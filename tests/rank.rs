@@ -183,18 +183,25 @@ fn check_against_single_runs(net: &Network, settings: &Settings) {
             .find(|f| f.id == net.firm_id(s))
             .expect("every firm is ranked");
         let what = format!("{:?} {:?} firm {s}", settings.model, settings.variant);
-        if settings.model == Model::Clearing {
-            close(&format!("{what} debtrank"), e.debtrank, dr, 1e-12);
-        } else {
-            // Same engine, same arithmetic: identical to the last bit.
+        let exact = settings.model == Model::Threshold
+            || (settings.model == Model::Debtrank && settings.variant == Variant::SingleHit);
+        if exact {
+            // Same rounds, same arithmetic: identical to the last bit.
             assert_eq!(e.debtrank, dr, "{what} debtrank");
+        } else {
+            // Clearing: the same fixed point from another start. Linear and non-linear
+            // DebtRank: the same least fixed point, reached by sweeps (or taken from another
+            // scenario with the same final state) instead of rounds; each run is within
+            // about the 1e-12 tolerance of it per firm.
+            close(&format!("{what} debtrank"), e.debtrank, dr, 1e-10);
         }
         assert_eq!(e.defaults_caused, defaults, "{what} defaults");
         close(
             &format!("{what} losses"),
             e.losses_caused,
             losses,
-            1e-12 * losses.max(1.0),
+            // Currency: the per-firm gaps, times buffers, add up over the firms.
+            if exact { 1e-12 } else { 1e-9 } * losses.max(1.0),
         );
     }
     for f in &r.firms {
@@ -238,6 +245,34 @@ proptest! {
             check_against_single_runs(&net, &s);
         }
     }
+}
+
+/// Networks larger than the number of reference scenarios `rank` runs first, supercritical
+/// (a failure topples most firms: most scenarios stop early and take a reference
+/// scenario's figures) and subcritical (none can).
+#[test]
+fn rank_equals_single_runs_when_final_states_are_reused() {
+    for (leverage, seed) in [(3.0, 11), (0.6, 12)] {
+        let net = generated(700, 4, leverage, seed);
+        for variant in [Variant::Linear, Variant::Nonlinear] {
+            let s = Settings {
+                nl_alpha: 1.5,
+                ..dr(variant)
+            };
+            check_against_single_runs(&net, &s);
+        }
+    }
+}
+
+#[test]
+fn reused_final_states_are_identical_whatever_the_thread_count() {
+    let net = generated(1100, 4, 3.0, 5);
+    let s = dr(Variant::Linear);
+    let one = rank_with_threads(&net, &s, 1);
+    assert_eq!(one, rank_with_threads(&net, &s, 3));
+    // Most failures topple most firms.
+    let big = one.firms.iter().filter(|f| f.defaults_caused > 500).count();
+    assert!(big > 700, "{big}");
 }
 
 fn rank_with_threads(net: &Network, s: &Settings, threads: usize) -> Ranking {

@@ -6,8 +6,10 @@
 //! - `debtrank`: `Σ_{i ≠ s} v_i (h_i − h_i^0)`, the weighted distress its failure adds to the
 //!   other firms, excluding its own initial shock (as in the literature); `h^0` is the distress
 //!   of the unshocked network (1 for firms in default before any shock, else 0) and `v` the
-//!   system weights (`weight` column, else shares of total assets). For the DebtRank and
-//!   threshold models it equals `summary.debtrank` of `simulate --default s`.
+//!   system weights (`weight` column, else shares of total assets). It equals
+//!   `summary.debtrank` of `simulate --default s`: exactly for threshold and single-hit
+//!   DebtRank, to within the convergence tolerance for linear and non-linear DebtRank, whose
+//!   final states are computed by sweeps and reused across scenarios (see [`scenarios`]).
 //! - `defaults_caused`: other firms in default that are not in default without a shock.
 //! - `losses_caused`: equity the other firms lose (currency units), relative to the unshocked
 //!   network; the failing firm's own loss and losses of creditors outside the network are
@@ -19,8 +21,9 @@
 //! Scenarios run in parallel on the current rayon pool, each with a workspace reused across
 //! the scenarios a thread runs (DebtRank and threshold: only the part of the network a
 //! scenario touches is reset and summed). Each scenario's figures are a pure function of the
-//! network and the settings, and vulnerabilities are integer counts, so the output is
-//! identical whatever the number of threads.
+//! network and the settings (for DebtRank, of the seeds too, which depend on nothing else),
+//! and vulnerabilities are integer counts, so the output is identical whatever the number of
+//! threads.
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -135,18 +138,7 @@ pub fn rank_part(
     let (impacts, counts) = match settings.model {
         Model::Debtrank => {
             let lev = debtrank::Leverage::build(net, &book);
-            run_batches(
-                n,
-                firms,
-                || debtrank::Batch::<LANES>::new(&lev, settings),
-                |batch, sources, on_default| {
-                    let imp = batch.impacts_of_failures(&lev, settings, sources, on_default);
-                    for _ in sources {
-                        tick();
-                    }
-                    imp
-                },
-            )
+            scenarios::debtrank(&lev, settings, firms, &tick)
         }
         Model::Threshold => {
             let tr = threshold::Transmission::from_losses(LossNetwork::build(net, &book), settings);
@@ -287,40 +279,10 @@ fn merge(n: usize, start: usize, len: usize, accs: Vec<Partial>) -> (Vec<Impact>
     (impacts, counts)
 }
 
-/// Scenarios run together in one DebtRank [`debtrank::Batch`].
+/// Scenarios run together in one DebtRank [`debtrank::Batch`] or [`debtrank::Sweeper`].
 const LANES: usize = 8;
 
-/// Like [`run_all`], for engines that run up to [`LANES`] scenarios at once: batches of
-/// consecutive firms starting at multiples of [`LANES`], so the grouping never depends on the
-/// thread count or on how the firms were split into blocks.
-fn run_batches<W, I, F>(n: usize, firms: Range<usize>, init: I, batch: F) -> (Vec<Impact>, Vec<u32>)
-where
-    W: Send,
-    I: Fn() -> W + Sync + Send,
-    F: Fn(&mut W, &[usize], &mut dyn FnMut(usize, usize)) -> Vec<Impact> + Sync + Send,
-{
-    let (start, end) = (firms.start, firms.end);
-    let accs: Vec<Partial> = (start / LANES..end.div_ceil(LANES))
-        .into_par_iter()
-        .fold(
-            || Acc {
-                ws: init(),
-                out: Vec::new(),
-                counts: vec![0u32; n],
-            },
-            |mut acc, b| {
-                let Acc { ws, out, counts } = &mut acc;
-                let sources: Vec<usize> =
-                    ((b * LANES).max(start)..((b + 1) * LANES).min(end)).collect();
-                let imps = batch(ws, &sources, &mut |_, i| counts[i] += 1);
-                out.extend(sources.into_iter().zip(imps));
-                acc
-            },
-        )
-        .map(|acc| (acc.out, acc.counts))
-        .collect();
-    merge(n, start, end - start, accs)
-}
+pub mod scenarios;
 
 /// What `rank` reads from a clearing result.
 struct ClearingView {

@@ -51,12 +51,17 @@
 //!
 //! Because every firm's sum runs in a fixed order, the result does not depend on the order in
 //! which firms are visited, on which rounds run densely, or on the thread count; a [`Batch`]
-//! runs several failure scenarios in lanes (`rank` uses eight) and gives each the very same
-//! bits as a single run.
+//! runs several failure scenarios in lanes and gives each the very same bits as a single run
+//! (`rank` uses it for single-hit DebtRank). A [`Sweeper`] runs linear and non-linear
+//! scenarios in lanes by Gauss–Seidel sweeps, for callers that need only final states
+//! (`rank`): the same fixed point to within the tolerance, with fewer passes.
 //! The one-scenario [`debtrank`] also computes the spectral radius of `Λ`, alongside the
 //! propagation.
 
 use rayon::prelude::*;
+
+mod sweep;
+pub use sweep::Sweeper;
 
 use super::buffers::{
     BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, TOUCHED,
@@ -86,76 +91,34 @@ pub struct Leverage {
     /// `Λ` by creditor: row `i` lists `(j, Λ_ij = A_ij / E_i)` for creditors with `E_i > 0`,
     /// in a fixed order: the order of every sum of increments a firm receives.
     by_creditor: Csr,
-    /// Whom each firm's distress can reach: the creditors of its exposures (a superset of
-    /// the nonzero entries of its column of `Λ`).
-    reach: Reach,
+    /// `Λ` by debtor: row `j` lists `(i, Λ_ij)`, in creditor order — whom each firm passes
+    /// stress on to.
+    by_debtor: Csr,
     /// Whether each firm's column of `Λ` has a nonzero entry (someone to pass stress to).
     has_creditors: Vec<bool>,
-}
-
-/// Creditors of each debtor's exposures, for finding the firms a round reaches.
-#[derive(Debug, Clone)]
-struct Reach {
-    offsets: Vec<usize>,
-    creditors: Vec<u32>,
-}
-
-impl Reach {
-    /// Counting sort of the exposures by debtor. `O(n + m)`.
-    fn build(net: &Network) -> Self {
-        let n = net.n_firms();
-        let mut offsets = vec![0usize; n + 1];
-        for e in net.exposures() {
-            offsets[e.debtor as usize + 1] += 1;
-        }
-        for j in 0..n {
-            offsets[j + 1] += offsets[j];
-        }
-        let mut fill = offsets.clone();
-        let mut creditors = vec![0u32; net.exposures().len()];
-        for e in net.exposures() {
-            let at = &mut fill[e.debtor as usize];
-            creditors[*at] = e.creditor;
-            *at += 1;
-        }
-        Self { offsets, creditors }
-    }
-
-    #[inline]
-    fn row(&self, j: usize) -> &[u32] {
-        &self.creditors[self.offsets[j]..self.offsets[j + 1]]
-    }
 }
 
 impl Leverage {
     /// Builds `Λ` from the network, with collateral valued at the prices in `marks`.
     /// `O(n + m)`.
     pub fn build(net: &Network, marks: &Marks) -> Self {
-        let (losses, reach) = rayon::join(|| LossNetwork::build(net, marks), || Reach::build(net));
-        Self::assemble(losses, reach)
+        Self::from_losses(net, LossNetwork::build(net, marks))
     }
 
     /// Builds `Λ` from buffers and exposures at risk (`net` must be the network they come
     /// from).
     pub fn from_losses(net: &Network, losses: LossNetwork) -> Self {
-        Self::assemble(losses, Reach::build(net))
-    }
-
-    fn assemble(losses: LossNetwork, reach: Reach) -> Self {
+        let n = net.n_firms();
         let by_creditor = losses.at_risk.filter_map(|i, _, a| {
             let e = losses.buffer[i];
             (e > 0.0).then_some(a / e)
         });
-        let mut has_creditors = vec![false; losses.n()];
-        for i in 0..losses.n() {
-            for &j in by_creditor.row(i).0 {
-                has_creditors[j as usize] = true;
-            }
-        }
+        let by_debtor = by_creditor.transpose(n);
+        let has_creditors = (0..n).map(|j| !by_debtor.row(j).0.is_empty()).collect();
         Self {
             losses,
             by_creditor,
-            reach,
+            by_debtor,
             has_creditors,
         }
     }
@@ -168,6 +131,11 @@ impl Leverage {
     /// `Λ` stored by creditor: row `i` lists `(j, Λ_ij)`.
     pub fn by_creditor(&self) -> &Csr {
         &self.by_creditor
+    }
+
+    /// `Λ` stored by debtor: row `j` lists `(i, Λ_ij)` in creditor order.
+    pub fn by_debtor(&self) -> &Csr {
+        &self.by_debtor
     }
 
     /// Number of firms.
@@ -228,6 +196,18 @@ fn snap(x: f64, tol: f64) -> f64 {
 #[inline(always)]
 fn absorb_one(old: f64, a: f64, tol: f64) -> f64 {
     snap((old + a).min(1.0), tol)
+}
+
+/// What a firm at stress `h` that last passed on the level `sent` passes on now, and the
+/// level it has then passed on: the rise of `p` when the rise of stress exceeds the
+/// tolerance, else nothing (the rise is held back).
+#[inline(always)]
+fn increment_of(alpha: f64, h: f64, sent: f64, tol: f64) -> (f64, f64) {
+    if h - sent > tol {
+        ((p(alpha, h) - p(alpha, sent)).max(0.0), h)
+    } else {
+        (0.0, sent)
+    }
 }
 
 /// Whether a round with `frontier` firms passing stress runs densely: every firm that can
@@ -440,7 +420,7 @@ impl Workspace {
             };
             self.dp[j] = dp;
             if dp > 0.0 && !dense {
-                for &i in lev.reach.row(j) {
+                for &i in lev.by_debtor.row(j).0 {
                     let iu = i as usize;
                     // A firm at stress 1 can take nothing more (and has nothing left to
                     // pass on once it has passed on its last rise).
@@ -796,7 +776,7 @@ impl<const B: usize> Batch<B> {
                     any
                 };
                 if any && !dense {
-                    for &i in lev.reach.row(j) {
+                    for &i in lev.by_debtor.row(j).0 {
                         let iu = i as usize;
                         if self.flags[iu] & (RECEIVING | FULL) == 0 {
                             self.flags[iu] |= RECEIVING;

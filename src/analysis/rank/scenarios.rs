@@ -1,0 +1,386 @@
+//! The DebtRank scenarios of `rank`: every firm failing alone.
+//!
+//! Single-hit DebtRank runs every scenario in [`debtrank::Batch`]es: its answer depends on
+//! the order of the rounds (a firm passes its stress on once, when first distressed), so it
+//! runs exactly as a single `simulate` does, bit for bit.
+//!
+//! Linear and non-linear DebtRank only need each scenario's final state, the least fixed
+//! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They run in
+//! [`debtrank::Sweeper`]s (Gauss–Seidel sweeps: fewer passes over the network than rounds),
+//! and reuse final states. Write `h^s` for the final state of `s`'s failure and `S_r` for
+//! the firms in default at the end of `r`'s failure, `r` included. Then
+//! - if `j` defaults in `s`'s cascade, `h^s ≥ h^j`: `h^s` is at or above `e_j` and `j`'s map
+//!   sends it to no more than itself, so it lies above that map's least fixed point;
+//! - if `s ∈ S_r`, `h^s ≤ h^r`, by the same argument the other way.
+//!
+//! So once some seed `r` — one of up to [`SEEDS`] evenly spaced firms whose scenarios run
+//! first, in full — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`: the lane stops and
+//! the figures of `s` follow from those of `r` ([`Seeds::reuse`]). In a network where a
+//! failure topples most firms, that cuts almost every cascade at the sweep where defaults
+//! start to multiply. Whether and where a lane stops depends only on its own firm and the
+//! seeds, never on the thread count, the grouping into lanes or the split into blocks.
+//!
+//! Figures from the sweeps or from a seed equal those of `simulate --default s` to within
+//! the convergence tolerance (the same fixed point, approached along another path), not to
+//! the last bit; default counts and vulnerabilities are the same.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use super::LANES;
+use crate::engine::buffers::Impact;
+use crate::engine::debtrank::{Batch, Leverage, Sweeper};
+use crate::settings::{Settings, Variant};
+
+/// Most reference scenarios: with `k` seeds spread over the firms, a cascade that topples
+/// most of the network meets one after about `n / k` defaults.
+pub(super) const SEEDS: usize = 512;
+const NOT_A_SEED: u32 = u32::MAX;
+
+/// The DebtRank scenarios of the firms in `firms`: their impacts in firm order, and how
+/// often each firm of the network defaulted in them.
+pub(super) fn debtrank(
+    lev: &Leverage,
+    settings: &Settings,
+    firms: Range<usize>,
+    tick: &(dyn Fn() + Sync),
+) -> (Vec<Impact>, Vec<u32>) {
+    let (impacts, counts, _) = debtrank_counted(lev, settings, firms, tick);
+    (impacts, counts)
+}
+
+/// [`debtrank`], also returning how many scenarios took a seed's figures.
+fn debtrank_counted(
+    lev: &Leverage,
+    settings: &Settings,
+    firms: Range<usize>,
+    tick: &(dyn Fn() + Sync),
+) -> (Vec<Impact>, Vec<u32>, usize) {
+    if settings.variant == Variant::SingleHit {
+        let sources: Vec<usize> = firms.collect();
+        let (impacts, counts) = single_hit(lev, settings, &sources, tick);
+        return (impacts, counts, 0);
+    }
+    let n = lev.n();
+    let seeds = Seeds::run(lev, settings);
+    // Firms in no `S_r` cannot stop early: kept together, their lanes do not hold up the
+    // others'.
+    let mut in_some = vec![false; n];
+    for k in 0..seeds.firms.len() {
+        for_each_bit(seeds.set(k), |i| in_some[i] = true);
+    }
+    let mut sources: Vec<usize> = firms
+        .clone()
+        .filter(|&s| seeds.index[s] == NOT_A_SEED)
+        .collect();
+    sources.sort_by_key(|&s| (in_some[s], s));
+    // One part per thread (each holds `O(n)` lanes), taking every `threads`-th chunk; lanes
+    // are independent, so how chunks are dealt out changes nothing but the balance.
+    let chunks: Vec<&[usize]> = sources.chunks(LANES).collect();
+    let threads = rayon::current_num_threads().clamp(1, chunks.len().max(1));
+    let parts: Vec<Part> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let mut part = Part::new(lev, settings);
+            for chunk in chunks.iter().skip(t).step_by(threads) {
+                part.run(lev, settings, &seeds, chunk);
+                chunk.iter().for_each(|_| tick());
+            }
+            part
+        })
+        .collect();
+    let (start, len) = (firms.start, firms.len());
+    let mut impacts: Vec<Option<Impact>> = vec![None; len];
+    let mut counts = vec![0u32; n];
+    let mut reused = Vec::new();
+    for part in parts {
+        for (s, imp) in part.out {
+            impacts[s - start] = Some(imp);
+        }
+        add_counts(&mut counts, &part.counts);
+        reused.extend(part.reused);
+    }
+    let taken = reused.len();
+    // The seeds of this block: their own runs.
+    for (k, &r) in seeds.firms.iter().enumerate() {
+        if firms.contains(&r) {
+            impacts[r - start] = Some(seeds.impacts[k]);
+            reused.push((r, k as u32));
+            tick();
+        }
+    }
+    // A scenario that ends in seed `r`'s state pushes `S_r` minus itself into default.
+    let mut per_seed = vec![0u32; seeds.firms.len()];
+    for &(_, k) in &reused {
+        per_seed[k as usize] += 1;
+    }
+    for (k, &m) in per_seed.iter().enumerate() {
+        if m > 0 {
+            for_each_bit(seeds.set(k), |i| counts[i] += m);
+        }
+    }
+    for &(s, _) in &reused {
+        counts[s] -= 1;
+    }
+    let impacts = impacts
+        .into_iter()
+        .map(|x| x.expect("every scenario ran"))
+        .collect();
+    (impacts, counts, taken)
+}
+
+/// Impacts of chunks of scenarios, by chunk index.
+type ChunkImpacts = Vec<(usize, Vec<Impact>)>;
+
+/// Runs single-hit scenarios in [`Batch`]es, one per thread, each taking every
+/// `threads`-th chunk of [`LANES`] firms; impacts in the order of `sources`.
+fn single_hit(
+    lev: &Leverage,
+    settings: &Settings,
+    sources: &[usize],
+    tick: &(dyn Fn() + Sync),
+) -> (Vec<Impact>, Vec<u32>) {
+    let n = lev.n();
+    let chunks: Vec<&[usize]> = sources.chunks(LANES).collect();
+    let threads = rayon::current_num_threads().clamp(1, chunks.len().max(1));
+    let parts: Vec<(ChunkImpacts, Vec<u32>)> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let mut batch = Batch::<LANES>::new(lev, settings);
+            let mut out = Vec::new();
+            let mut counts = vec![0u32; n];
+            for (c, chunk) in chunks.iter().enumerate().skip(t).step_by(threads) {
+                let imps = batch.impacts_of_failures(lev, settings, chunk, |_, i| counts[i] += 1);
+                chunk.iter().for_each(|_| tick());
+                out.push((c, imps));
+            }
+            (out, counts)
+        })
+        .collect();
+    let mut impacts: Vec<Vec<Impact>> = vec![Vec::new(); chunks.len()];
+    let mut counts = vec![0u32; n];
+    for (out, c) in parts {
+        for (k, imps) in out {
+            impacts[k] = imps;
+        }
+        add_counts(&mut counts, &c);
+    }
+    (impacts.into_iter().flatten().collect(), counts)
+}
+
+fn add_counts(total: &mut [u32], part: &[u32]) {
+    for (t, x) in total.iter_mut().zip(part) {
+        *t += x;
+    }
+}
+
+/// What one rayon job of [`debtrank`] accumulates.
+struct Part {
+    sweeper: Sweeper<LANES>,
+    out: Vec<(usize, Impact)>,
+    counts: Vec<u32>,
+    /// Scenarios whose final state is a seed's: `(firm, seed)`.
+    reused: Vec<(usize, u32)>,
+}
+
+impl Part {
+    fn new(lev: &Leverage, settings: &Settings) -> Self {
+        Self {
+            sweeper: Sweeper::new(lev, settings),
+            out: Vec::new(),
+            counts: vec![0u32; lev.n()],
+            reused: Vec::new(),
+        }
+    }
+
+    /// Runs the failures of `chunk`, each lane watching for a seed whose state it reaches.
+    fn run(&mut self, lev: &Leverage, settings: &Settings, seeds: &Seeds, chunk: &[usize]) {
+        let mut found = [NOT_A_SEED; LANES];
+        let watch = |l: usize, j: usize| {
+            let (s, k) = (chunk[l], seeds.index[j]);
+            let hit =
+                k != NOT_A_SEED && !lev.losses().insolvent(s) && seeds.contains(k as usize, s);
+            if hit {
+                found[l] = found[l].min(k);
+            }
+            hit
+        };
+        let counts = &mut self.counts;
+        let imps = self
+            .sweeper
+            .failures(lev, settings, chunk, watch, |_, i| counts[i] += 1);
+        for (l, (&s, imp)) in chunk.iter().zip(imps).enumerate() {
+            let imp = imp.unwrap_or_else(|| {
+                self.reused.push((s, found[l]));
+                seeds.reuse(lev, found[l] as usize, s)
+            });
+            self.out.push((s, imp));
+        }
+    }
+}
+
+/// Reference scenarios: the failures of up to [`SEEDS`] evenly spaced solvent firms, run in
+/// full, with the set of firms in default at the end of each.
+struct Seeds {
+    /// Index of each firm among the seeds, [`NOT_A_SEED`] for the others.
+    index: Vec<u32>,
+    firms: Vec<usize>,
+    impacts: Vec<Impact>,
+    /// Words per bit set.
+    words: usize,
+    /// Per seed `r`, the bit set of `S_r`.
+    sets: Vec<u64>,
+}
+
+impl Seeds {
+    /// Runs the seeds' scenarios. The seeds depend only on the network, never on which block
+    /// of firms is being ranked, so every block reuses the same states. Memory: `k · n` bits,
+    /// at most 64 MiB (fewer seeds on very large networks).
+    fn run(lev: &Leverage, settings: &Settings) -> Self {
+        let n = lev.n();
+        let words = n.div_ceil(64);
+        let k = SEEDS.min(n).min((1 << 23) / words.max(1)).max(1);
+        let firms: Vec<usize> = (0..k)
+            .map(|j| j * n / k)
+            .filter(|&i| i < n && !lev.losses().insolvent(i))
+            .collect();
+        let mut index = vec![NOT_A_SEED; n];
+        for (j, &r) in firms.iter().enumerate() {
+            index[r] = j as u32;
+        }
+        let done: Vec<(Vec<Impact>, Vec<u64>)> = firms
+            .par_chunks(LANES)
+            .map_init(
+                || Sweeper::<LANES>::new(lev, settings),
+                |sweeper, chunk| {
+                    let mut sets = vec![0u64; chunk.len() * words];
+                    for (l, &r) in chunk.iter().enumerate() {
+                        sets[l * words + r / 64] |= 1 << (r % 64);
+                    }
+                    let imps = sweeper.failures(
+                        lev,
+                        settings,
+                        chunk,
+                        |_, _| false,
+                        |l, i| {
+                            sets[l * words + i / 64] |= 1 << (i % 64);
+                        },
+                    );
+                    let imps = imps
+                        .into_iter()
+                        .map(|i| i.expect("no lane stops"))
+                        .collect();
+                    (imps, sets)
+                },
+            )
+            .collect();
+        let mut impacts = Vec::with_capacity(firms.len());
+        let mut sets = Vec::with_capacity(firms.len() * words);
+        for (i, s) in done {
+            impacts.extend(i);
+            sets.extend(s);
+        }
+        Self {
+            index,
+            firms,
+            impacts,
+            words,
+            sets,
+        }
+    }
+
+    fn set(&self, k: usize) -> &[u64] {
+        &self.sets[k * self.words..(k + 1) * self.words]
+    }
+
+    #[inline]
+    fn contains(&self, k: usize, i: usize) -> bool {
+        self.set(k)[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    /// The figures of firm `s`'s failure when its final state is seed `k`'s (`s` solvent and
+    /// in `S_r`, `r` the seed): the same stresses, so the same sums, except that `r` now
+    /// counts among the others (stress 1, from 0) and `s` no longer does (stress 1, from 0).
+    fn reuse(&self, lev: &Leverage, k: usize, s: usize) -> Impact {
+        let r = self.firms[k];
+        let imp = &self.impacts[k];
+        let w = &lev.losses().weight;
+        let e = &lev.losses().buffer;
+        Impact {
+            debtrank: imp.debtrank + w[r] - w[s],
+            defaults_caused: imp.defaults_caused,
+            losses_caused: imp.losses_caused + e[r] - e[s],
+            converged: imp.converged,
+        }
+    }
+}
+
+/// Calls `f(i)` for every bit `i` set in `set`, in increasing order.
+fn for_each_bit(set: &[u64], mut f: impl FnMut(usize)) {
+    for (w, &word) in set.iter().enumerate() {
+        let mut x = word;
+        while x != 0 {
+            f(w * 64 + x.trailing_zeros() as usize);
+            x &= x - 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::generate::{GenSpec, Topology, generate};
+    use crate::engine::debtrank::Workspace;
+    use crate::scenario::Marks;
+
+    fn leverage(firms: usize, capital_ratio: f64) -> Leverage {
+        let mut spec = GenSpec::new(firms, 6.0, Topology::ErdosRenyi, 9);
+        spec.capital_ratio = capital_ratio;
+        let net = generate(&spec);
+        Leverage::build(&net, &Marks::book(&net))
+    }
+
+    /// Most scenarios of a network where failures topple most firms take a seed's figures,
+    /// and those equal a full single run to within the tolerance; default counts exactly.
+    #[test]
+    fn seeds_are_reused_and_agree_with_single_runs() {
+        let lev = leverage(1500, 0.04);
+        let settings = Settings::default();
+        let (impacts, counts, taken) = debtrank_counted(&lev, &settings, 0..1500, &|| ());
+        assert!(taken > 700, "only {taken} scenarios reused a seed");
+        let mut ws = Workspace::new(&lev, &settings);
+        let mut want = vec![0u32; 1500];
+        for s in 0..1500 {
+            let single = ws.impact_of_failure(&lev, &settings, s, |i| want[i] += 1);
+            let got = &impacts[s];
+            assert_eq!(got.defaults_caused, single.defaults_caused, "firm {s}");
+            assert!((got.debtrank - single.debtrank).abs() < 1e-10, "firm {s}");
+            let tol = 1e-9 * single.losses_caused.max(1.0);
+            assert!(
+                (got.losses_caused - single.losses_caused).abs() < tol,
+                "firm {s}"
+            );
+        }
+        assert_eq!(counts, want);
+    }
+
+    /// A lane's figures do not depend on the other lanes of its sweeper.
+    #[test]
+    fn lanes_are_independent() {
+        let lev = leverage(300, 0.1);
+        let settings = Settings::default();
+        let mut eight = Sweeper::<LANES>::new(&lev, &settings);
+        let mut one = Sweeper::<1>::new(&lev, &settings);
+        for chunk in [
+            [3usize, 40, 41, 99, 150, 151, 200, 299],
+            [7, 3, 12, 13, 14, 15, 16, 17],
+        ] {
+            let all = eight.failures(&lev, &settings, &chunk, |_, _| false, |_, _| ());
+            for (l, &s) in chunk.iter().enumerate() {
+                let alone = one.failures(&lev, &settings, &[s], |_, _| false, |_, _| ());
+                assert_eq!(all[l], alone[0], "firm {s}");
+            }
+        }
+    }
+}

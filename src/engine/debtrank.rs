@@ -58,6 +58,8 @@
 //! The one-scenario [`debtrank`] also computes the spectral radius of `Λ`, alongside the
 //! propagation.
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 mod sweep;
@@ -91,35 +93,80 @@ pub struct Leverage {
     /// `Λ` by creditor: row `i` lists `(j, Λ_ij = A_ij / E_i)` for creditors with `E_i > 0`,
     /// in a fixed order: the order of every sum of increments a firm receives.
     by_creditor: Csr,
-    /// `Λ` by debtor: row `j` lists `(i, Λ_ij)`, in creditor order — whom each firm passes
-    /// stress on to.
-    by_debtor: Csr,
+    /// Whom each firm's distress can reach: the creditors of its exposures (a superset of
+    /// the nonzero entries of its column of `Λ`).
+    reach: Reach,
     /// Whether each firm's column of `Λ` has a nonzero entry (someone to pass stress to).
     has_creditors: Vec<bool>,
+    /// `Λ` by debtor, built on first use (only [`Sweeper`]s need it).
+    by_debtor: OnceLock<Csr>,
+}
+
+/// Creditors of each debtor's exposures, for finding the firms a round reaches.
+#[derive(Debug, Clone)]
+struct Reach {
+    offsets: Vec<usize>,
+    creditors: Vec<u32>,
+}
+
+impl Reach {
+    /// Counting sort of the exposures by debtor. `O(n + m)`.
+    fn build(net: &Network) -> Self {
+        let n = net.n_firms();
+        let mut offsets = vec![0usize; n + 1];
+        for e in net.exposures() {
+            offsets[e.debtor as usize + 1] += 1;
+        }
+        for j in 0..n {
+            offsets[j + 1] += offsets[j];
+        }
+        let mut fill = offsets.clone();
+        let mut creditors = vec![0u32; net.exposures().len()];
+        for e in net.exposures() {
+            let at = &mut fill[e.debtor as usize];
+            creditors[*at] = e.creditor;
+            *at += 1;
+        }
+        Self { offsets, creditors }
+    }
+
+    #[inline]
+    fn row(&self, j: usize) -> &[u32] {
+        &self.creditors[self.offsets[j]..self.offsets[j + 1]]
+    }
 }
 
 impl Leverage {
     /// Builds `Λ` from the network, with collateral valued at the prices in `marks`.
     /// `O(n + m)`.
     pub fn build(net: &Network, marks: &Marks) -> Self {
-        Self::from_losses(net, LossNetwork::build(net, marks))
+        let (losses, reach) = rayon::join(|| LossNetwork::build(net, marks), || Reach::build(net));
+        Self::assemble(losses, reach)
     }
 
     /// Builds `Λ` from buffers and exposures at risk (`net` must be the network they come
     /// from).
     pub fn from_losses(net: &Network, losses: LossNetwork) -> Self {
-        let n = net.n_firms();
+        Self::assemble(losses, Reach::build(net))
+    }
+
+    fn assemble(losses: LossNetwork, reach: Reach) -> Self {
         let by_creditor = losses.at_risk.filter_map(|i, _, a| {
             let e = losses.buffer[i];
             (e > 0.0).then_some(a / e)
         });
-        let by_debtor = by_creditor.transpose(n);
-        let has_creditors = (0..n).map(|j| !by_debtor.row(j).0.is_empty()).collect();
+        let mut has_creditors = vec![false; losses.n()];
+        for i in 0..losses.n() {
+            for &j in by_creditor.row(i).0 {
+                has_creditors[j as usize] = true;
+            }
+        }
         Self {
             losses,
             by_creditor,
-            by_debtor,
+            reach,
             has_creditors,
+            by_debtor: OnceLock::new(),
         }
     }
 
@@ -133,9 +180,11 @@ impl Leverage {
         &self.by_creditor
     }
 
-    /// `Λ` stored by debtor: row `j` lists `(i, Λ_ij)` in creditor order.
+    /// `Λ` stored by debtor: row `j` lists `(i, Λ_ij)` in creditor order. Built on the
+    /// first call (`O(n + m)`), then kept.
     pub fn by_debtor(&self) -> &Csr {
-        &self.by_debtor
+        self.by_debtor
+            .get_or_init(|| self.by_creditor.transpose(self.n()))
     }
 
     /// Number of firms.
@@ -420,7 +469,7 @@ impl Workspace {
             };
             self.dp[j] = dp;
             if dp > 0.0 && !dense {
-                for &i in lev.by_debtor.row(j).0 {
+                for &i in lev.reach.row(j) {
                     let iu = i as usize;
                     // A firm at stress 1 can take nothing more (and has nothing left to
                     // pass on once it has passed on its last rise).
@@ -776,7 +825,7 @@ impl<const B: usize> Batch<B> {
                     any
                 };
                 if any && !dense {
-                    for &i in lev.by_debtor.row(j).0 {
+                    for &i in lev.reach.row(j) {
                         let iu = i as usize;
                         if self.flags[iu] & (RECEIVING | FULL) == 0 {
                             self.flags[iu] |= RECEIVING;

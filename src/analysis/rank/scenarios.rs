@@ -199,8 +199,11 @@ impl Part {
         let mut found = [NOT_A_SEED; LANES];
         let watch = |l: usize, j: usize| {
             let (s, k) = (chunk[l], seeds.index[j]);
-            let hit =
-                k != NOT_A_SEED && !lev.losses().insolvent(s) && seeds.contains(k as usize, s);
+            // A seed cut short by the round cap has no final state to share.
+            let hit = k != NOT_A_SEED
+                && seeds.impacts[k as usize].converged
+                && !lev.losses().insolvent(s)
+                && seeds.contains(k as usize, s);
             if hit {
                 found[l] = found[l].min(k);
             }

@@ -31,7 +31,7 @@ const FULL: u8 = 16;
 /// The state of up to `B` failure scenarios run together by sweeps; reused across runs on
 /// the same [`Leverage`] (each run resets only what the last one touched).
 ///
-/// Memory: about `24 B · n` bytes plus two bit sets of `n` bits.
+/// Memory: about `24 B · n` bytes plus two bit sets of `n` bits; `B ≤ 32`.
 #[derive(Debug, Clone)]
 pub struct Sweeper<const B: usize> {
     alpha: f64,
@@ -49,7 +49,11 @@ pub struct Sweeper<const B: usize> {
 
 impl<const B: usize> Sweeper<B> {
     /// Allocates the lanes for `lev`, for the variant (linear or non-linear) in `settings`.
+    ///
+    /// # Panics
+    /// If `B` exceeds 32 (lanes are tracked in 32-bit masks).
     pub fn new(lev: &Leverage, settings: &Settings) -> Self {
+        assert!(B <= 32, "at most 32 lanes");
         let n = lev.n();
         let words = n.div_ceil(64);
         let mut s = Self {

@@ -1,7 +1,7 @@
 //! `rank`: a worked example, agreement with a loop of single runs, independence from the
 //! thread count, and the command line.
 
-use contagion::analysis::rank::{Ranking, rank};
+use contagion::analysis::rank::{Ranking, assemble, rank, rank_part};
 use contagion::engine::clearing::clear;
 use contagion::engine::debtrank::debtrank;
 use contagion::engine::threshold::threshold;
@@ -273,6 +273,20 @@ fn reused_final_states_are_identical_whatever_the_thread_count() {
     // Most failures topple most firms.
     let big = one.firms.iter().filter(|f| f.defaults_caused > 500).count();
     assert!(big > 700, "{big}");
+}
+
+/// Blocks cut anywhere, as other processes would run them, assemble into the same ranking.
+#[test]
+fn any_split_into_blocks_gives_the_same_ranking() {
+    let net = generated(1100, 4, 3.0, 6);
+    for s in [dr(Variant::Linear), dr(Variant::SingleHit), furfine(0.0)] {
+        let whole = rank(&net, &s, None);
+        let parts = [0..333, 333..700, 700..701, 701..1100]
+            .into_iter()
+            .map(|b| rank_part(&net, &s, b, None))
+            .collect();
+        assert_eq!(assemble(&net, &s, parts), whole, "{:?}", s.variant);
+    }
 }
 
 fn rank_with_threads(net: &Network, s: &Settings, threads: usize) -> Ranking {

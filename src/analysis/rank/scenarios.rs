@@ -1,21 +1,21 @@
 //! The DebtRank scenarios of `rank`: every firm failing alone.
 //!
-//! Single-hit DebtRank runs every scenario in [`debtrank::Batch`]es: its answer depends on
+//! Single-hit DebtRank runs every scenario in [`Batch`]es: its answer depends on
 //! the order of the rounds (a firm passes its stress on once, when first distressed), so it
 //! runs exactly as a single `simulate` does, bit for bit.
 //!
 //! Linear and non-linear DebtRank only need each scenario's final state, the least fixed
 //! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They run in
-//! [`debtrank::Sweeper`]s (Gauss–Seidel sweeps: fewer passes over the network than rounds),
+//! [`Sweeper`]s (Gauss–Seidel sweeps: fewer passes over the network than rounds),
 //! and reuse final states. Write `h^s` for the final state of `s`'s failure and `S_r` for
 //! the firms in default at the end of `r`'s failure, `r` included. Then
 //! - if `j` defaults in `s`'s cascade, `h^s ≥ h^j`: `h^s` is at or above `e_j` and `j`'s map
 //!   sends it to no more than itself, so it lies above that map's least fixed point;
 //! - if `s ∈ S_r`, `h^s ≤ h^r`, by the same argument the other way.
 //!
-//! So once some seed `r` — one of up to [`SEEDS`] evenly spaced firms whose scenarios run
+//! So once some seed `r` — one of up to 512 evenly spaced firms whose scenarios run
 //! first, in full — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`: the lane stops and
-//! the figures of `s` follow from those of `r` ([`Seeds::reuse`]). In a network where a
+//! the figures of `s` follow from those of `r`. In a network where a
 //! failure topples most firms, that cuts almost every cascade at the sweep where defaults
 //! start to multiply. Whether and where a lane stops depends only on its own firm and the
 //! seeds, never on the thread count, the grouping into lanes or the split into blocks.

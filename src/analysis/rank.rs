@@ -279,7 +279,8 @@ fn merge(n: usize, start: usize, len: usize, accs: Vec<Partial>) -> (Vec<Impact>
     (impacts, counts)
 }
 
-/// Scenarios run together in one DebtRank [`debtrank::Batch`] or [`debtrank::Sweeper`].
+/// Scenarios run together in one DebtRank [`debtrank::Batch`] (single-hit; sweepers take
+/// sixteen).
 const LANES: usize = 8;
 
 pub mod scenarios;

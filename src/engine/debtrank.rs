@@ -640,6 +640,30 @@ impl ImpactSum {
     }
 }
 
+/// The impact of lane scenario "`s` alone fails", from the final stress `h(i)` of every firm
+/// the lane's batch touched (`touched` in increasing order; the others are unchanged):
+/// `on_default(i)` for every other firm that defaults, in firm order. Shared by [`Batch`]
+/// and [`Sweeper`].
+fn lane_impact(
+    lev: &Leverage,
+    touched: &[u32],
+    s: usize,
+    h: impl Fn(usize) -> f64,
+    converged: bool,
+    mut on_default: impl FnMut(usize),
+) -> Impact {
+    let mut acc = ImpactSum::default();
+    for &i in touched {
+        let i = i as usize;
+        let hi = h(i);
+        let h0 = if lev.losses.insolvent(i) { 1.0 } else { 0.0 };
+        if i != s && acc.add(lev, i, hi, h0, hi >= 1.0) {
+            on_default(i);
+        }
+    }
+    acc.finish(converged)
+}
+
 /// Runs `B` single-failure scenarios at once, one per lane: the rounds of all lanes advance
 /// together, and each firm's received increments are summed once for all lanes (the inner
 /// loop runs over lanes, which vectorises). Every lane follows exactly the arithmetic of a
@@ -812,13 +836,8 @@ impl<const B: usize> Batch<B> {
                     let (h, sent, dp) = (&self.h[j], &mut self.sent[j], &mut self.dp[j]);
                     let mut any = false;
                     for l in 0..B {
-                        let go = h[l] - sent[l] > tol;
-                        let d = if go {
-                            (p(self.alpha, h[l]) - p(self.alpha, sent[l])).max(0.0)
-                        } else {
-                            0.0
-                        };
-                        sent[l] = if go { h[l] } else { sent[l] };
+                        let (d, s) = increment_of(self.alpha, h[l], sent[l], tol);
+                        sent[l] = s;
                         dp[l] = d;
                         any |= d > 0.0;
                     }
@@ -901,17 +920,14 @@ impl<const B: usize> Batch<B> {
         self.touched.sort_unstable();
         (0..lanes)
             .map(|l| {
-                let s = sources[l];
-                let mut acc = ImpactSum::default();
-                for &i in &self.touched {
-                    let i = i as usize;
-                    let h = self.h[i][l];
-                    let h0 = if lev.losses.insolvent(i) { 1.0 } else { 0.0 };
-                    if i != s && acc.add(lev, i, h, h0, h >= 1.0) {
-                        on_default(l, i);
-                    }
-                }
-                acc.finish(converged[l])
+                lane_impact(
+                    lev,
+                    &self.touched,
+                    sources[l],
+                    |i| self.h[i][l],
+                    converged[l],
+                    |i| on_default(l, i),
+                )
             })
             .collect()
     }

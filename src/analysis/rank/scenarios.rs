@@ -28,7 +28,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::LANES;
+use super::{LANES, Partial, merge};
 /// Scenarios per [`Sweeper`]: sixteen lanes share each visit of an exposure (measured faster
 /// than eight or thirty-two on networks of 10⁴ firms).
 const SWEEP_LANES: usize = 16;
@@ -38,7 +38,7 @@ use crate::settings::{Settings, Variant};
 
 /// Most reference scenarios: with `k` seeds spread over the firms, a cascade that topples
 /// most of the network meets one after about `n / k` defaults.
-pub(super) const SEEDS: usize = 512;
+const SEEDS: usize = 512;
 const NOT_A_SEED: u32 = u32::MAX;
 
 /// The DebtRank scenarios of the firms in `firms`: their impacts in firm order, and how
@@ -61,8 +61,7 @@ fn debtrank_counted(
     tick: &(dyn Fn() + Sync),
 ) -> (Vec<Impact>, Vec<u32>, usize) {
     if settings.variant == Variant::SingleHit {
-        let sources: Vec<usize> = firms.collect();
-        let (impacts, counts) = single_hit(lev, settings, &sources, tick);
+        let (impacts, counts) = single_hit(lev, settings, firms, tick);
         return (impacts, counts, 0);
     }
     let n = lev.n();
@@ -78,41 +77,35 @@ fn debtrank_counted(
         .filter(|&s| seeds.index[s] == NOT_A_SEED)
         .collect();
     sources.sort_by_key(|&s| (in_some[s], s));
-    // One part per thread (each holds `O(n)` lanes), taking every `threads`-th chunk; lanes
-    // are independent, so how chunks are dealt out changes nothing but the balance.
     let chunks: Vec<&[usize]> = sources.chunks(SWEEP_LANES).collect();
-    let threads = rayon::current_num_threads().clamp(1, chunks.len().max(1));
-    let parts: Vec<Part> = (0..threads)
-        .into_par_iter()
-        .map(|t| {
-            let mut part = Part::new(lev, settings);
-            for chunk in chunks.iter().skip(t).step_by(threads) {
-                part.run(lev, settings, &seeds, chunk);
-                chunk.iter().for_each(|_| tick());
-            }
-            part
+    let parts: Vec<Part> = deal(chunks.len(), |mine| {
+        let mut part = Part::new(lev, settings);
+        for c in mine {
+            part.run(lev, settings, &seeds, chunks[c]);
+            chunks[c].iter().for_each(|_| tick());
+        }
+        part
+    });
+    let mut reused = Vec::new();
+    let mut partials: Vec<Partial> = parts
+        .into_iter()
+        .map(|part| {
+            reused.extend(part.reused);
+            (part.out, part.counts)
         })
         .collect();
-    let (start, len) = (firms.start, firms.len());
-    let mut impacts: Vec<Option<Impact>> = vec![None; len];
-    let mut counts = vec![0u32; n];
-    let mut reused = Vec::new();
-    for part in parts {
-        for (s, imp) in part.out {
-            impacts[s - start] = Some(imp);
-        }
-        add_counts(&mut counts, &part.counts);
-        reused.extend(part.reused);
-    }
     let taken = reused.len();
-    // The seeds of this block: their own runs.
+    // The seeds of this block: their own runs (their defaults are counted below).
+    let mut own = Vec::new();
     for (k, &r) in seeds.firms.iter().enumerate() {
         if firms.contains(&r) {
-            impacts[r - start] = Some(seeds.impacts[k]);
+            own.push((r, seeds.impacts[k]));
             reused.push((r, k as u32));
             tick();
         }
     }
+    partials.push((own, Vec::new()));
+    let (impacts, mut counts) = merge(n, firms.start, firms.len(), partials);
     // A scenario that ends in seed `r`'s state pushes `S_r` minus itself into default.
     let mut per_seed = vec![0u32; seeds.firms.len()];
     for &(_, k) in &reused {
@@ -126,56 +119,47 @@ fn debtrank_counted(
     for &(s, _) in &reused {
         counts[s] -= 1;
     }
-    let impacts = impacts
-        .into_iter()
-        .map(|x| x.expect("every scenario ran"))
-        .collect();
     (impacts, counts, taken)
 }
 
-/// Impacts of chunks of scenarios, by chunk index.
-type ChunkImpacts = Vec<(usize, Vec<Impact>)>;
+/// Runs `work` on one rayon job per thread (at most one per chunk), job `t` getting the
+/// chunk indices `t, t + threads, …`: each job holds its own `O(n)` lanes, allocated once.
+/// Lanes are independent, so how chunks are dealt out changes nothing but the balance.
+fn deal<W: Send>(
+    chunks: usize,
+    work: impl Fn(std::iter::StepBy<Range<usize>>) -> W + Sync + Send,
+) -> Vec<W> {
+    let threads = rayon::current_num_threads().clamp(1, chunks.max(1));
+    (0..threads)
+        .into_par_iter()
+        .map(|t| work((t..chunks).step_by(threads)))
+        .collect()
+}
 
-/// Runs single-hit scenarios in [`Batch`]es, one per thread, each taking every
-/// `threads`-th chunk of [`LANES`] firms; impacts in the order of `sources`.
+/// Runs single-hit scenarios in [`Batch`]es of [`LANES`] consecutive firms, one batch per
+/// thread ([`deal`]).
 fn single_hit(
     lev: &Leverage,
     settings: &Settings,
-    sources: &[usize],
+    firms: Range<usize>,
     tick: &(dyn Fn() + Sync),
 ) -> (Vec<Impact>, Vec<u32>) {
     let n = lev.n();
+    let sources: Vec<usize> = firms.clone().collect();
     let chunks: Vec<&[usize]> = sources.chunks(LANES).collect();
-    let threads = rayon::current_num_threads().clamp(1, chunks.len().max(1));
-    let parts: Vec<(ChunkImpacts, Vec<u32>)> = (0..threads)
-        .into_par_iter()
-        .map(|t| {
-            let mut batch = Batch::<LANES>::new(lev, settings);
-            let mut out = Vec::new();
-            let mut counts = vec![0u32; n];
-            for (c, chunk) in chunks.iter().enumerate().skip(t).step_by(threads) {
-                let imps = batch.impacts_of_failures(lev, settings, chunk, |_, i| counts[i] += 1);
-                chunk.iter().for_each(|_| tick());
-                out.push((c, imps));
-            }
-            (out, counts)
-        })
-        .collect();
-    let mut impacts: Vec<Vec<Impact>> = vec![Vec::new(); chunks.len()];
-    let mut counts = vec![0u32; n];
-    for (out, c) in parts {
-        for (k, imps) in out {
-            impacts[k] = imps;
+    let parts: Vec<Partial> = deal(chunks.len(), |mine| {
+        let mut batch = Batch::<LANES>::new(lev, settings);
+        let mut out = Vec::new();
+        let mut counts = vec![0u32; n];
+        for c in mine {
+            let chunk = chunks[c];
+            let imps = batch.impacts_of_failures(lev, settings, chunk, |_, i| counts[i] += 1);
+            chunk.iter().for_each(|_| tick());
+            out.extend(chunk.iter().copied().zip(imps));
         }
-        add_counts(&mut counts, &c);
-    }
-    (impacts.into_iter().flatten().collect(), counts)
-}
-
-fn add_counts(total: &mut [u32], part: &[u32]) {
-    for (t, x) in total.iter_mut().zip(part) {
-        *t += x;
-    }
+        (out, counts)
+    });
+    merge(n, firms.start, firms.len(), parts)
 }
 
 /// What one rayon job of [`debtrank`] accumulates.
@@ -369,6 +353,39 @@ mod tests {
             );
         }
         assert_eq!(counts, want);
+    }
+
+    /// Every lane of a [`Batch`] (what `rank` runs single-hit DebtRank on, and what the
+    /// library offers for the other variants) gives the figures and defaults of a single run,
+    /// to the last bit.
+    #[test]
+    fn batch_lanes_equal_single_runs_bit_for_bit() {
+        let lev = leverage(300, 0.04);
+        let variants = [Variant::Linear, Variant::Nonlinear, Variant::SingleHit];
+        for variant in variants {
+            let settings = Settings {
+                variant,
+                nl_alpha: 2.0,
+                ..Settings::default()
+            };
+            let mut batch = Batch::<LANES>::new(&lev, &settings);
+            let mut ws = Workspace::new(&lev, &settings);
+            let firms: Vec<usize> = (0..300).collect();
+            for chunk in firms.chunks(LANES).step_by(4) {
+                let mut got = Vec::new();
+                let imps =
+                    batch.impacts_of_failures(&lev, &settings, chunk, |l, i| got.push((l, i)));
+                let mut want = Vec::new();
+                for (l, &s) in chunk.iter().enumerate() {
+                    let single = ws.impact_of_failure(&lev, &settings, s, |i| want.push((l, i)));
+                    assert_eq!(imps[l], single, "{variant:?} firm {s}");
+                }
+                got.sort_unstable();
+                want.sort_unstable();
+                assert!(!want.is_empty(), "{variant:?}: failures topple others here");
+                assert_eq!(got, want, "{variant:?}");
+            }
+        }
     }
 
     /// A lane's figures do not depend on the other lanes of its sweeper.

@@ -184,17 +184,14 @@ impl<const B: usize> Sweeper<B> {
                 if stopped[l] {
                     return None;
                 }
-                let s = sources[l];
-                let mut acc = super::ImpactSum::default();
-                for &i in &self.touched {
-                    let i = i as usize;
-                    let h = self.h[i][l];
-                    let h0 = if lev.losses().insolvent(i) { 1.0 } else { 0.0 };
-                    if i != s && acc.add(lev, i, h, h0, h >= 1.0) {
-                        on_default(l, i);
-                    }
-                }
-                Some(acc.finish(!pending[l]))
+                Some(super::lane_impact(
+                    lev,
+                    &self.touched,
+                    sources[l],
+                    |i| self.h[i][l],
+                    !pending[l],
+                    |i| on_default(l, i),
+                ))
             })
             .collect()
     }

@@ -380,6 +380,21 @@ impl<'a, R: Record + ?Sized> Row<'a, R> {
         }
     }
 
+    /// The optional `kind` field of an imported firms table: a firm kind, `bank` when absent
+    /// or empty; `None` (with a located error) when it names no kind.
+    pub fn kind_or_bank(&mut self) -> Option<FirmKind> {
+        match self.text("kind") {
+            Some(k) => k
+                .parse::<FirmKind>()
+                .map_err(|e| {
+                    let loc = self.field_loc("kind");
+                    self.fail(loc, e)
+                })
+                .ok(),
+            None => Some(FirmKind::Bank),
+        }
+    }
+
     /// Records `id` (the text of field `name`) in `seen`; a second occurrence is a located
     /// error naming the first.
     pub fn unique(&mut self, name: &str, id: Option<&str>, seen: &mut HashMap<String, Location>) {

@@ -66,16 +66,7 @@ fn read_firms(path: &Path) -> Result<Vec<Sheet>, Error> {
     for rec in &table.records {
         let mut row = Row::new(rec, &table.info, &mut diags);
         let id = row.required_text("id", "a firm id");
-        let kind = match row.text("kind") {
-            Some(k) => k
-                .parse::<FirmKind>()
-                .map_err(|e| {
-                    let loc = row.field_loc("kind");
-                    row.fail(loc, e)
-                })
-                .ok(),
-            None => Some(FirmKind::Bank),
-        };
+        let kind = row.kind_or_bank();
         let cash = row.optional_number("cash", check_amount);
         let other = row.optional_number("other_assets", check_amount);
         let ext = row.optional_number("external_liabilities", check_amount);

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::{RawRecord, RawTable, Row, Schema, check_any};
 use crate::error::{Diagnostic, Location};
-use crate::model::{Firm, FirmKind, check_amount};
+use crate::model::{Firm, check_amount};
 
 pub(crate) const MARGINALS: Schema = Schema {
     required: &["id", "interbank_assets", "interbank_liabilities"],
@@ -50,16 +50,7 @@ pub(crate) fn build_marginals(table: &RawTable) -> Result<Marginals, Vec<Diagnos
         let a = row.required_number("interbank_assets", check_amount);
         let l = row.required_number("interbank_liabilities", check_amount);
         let name = row.text("name").map(Cow::into_owned);
-        let kind = match row.text("kind") {
-            Some(k) => k
-                .parse::<FirmKind>()
-                .map_err(|e| {
-                    let loc = row.field_loc("kind");
-                    row.fail(loc, e)
-                })
-                .ok(),
-            None => Some(FirmKind::Bank),
-        };
+        let kind = row.kind_or_bank();
         let mut sheet = [0.0; 3];
         for (v, col) in sheet
             .iter_mut()

@@ -1,9 +1,11 @@
 //! Properties of the combined cascade on random networks with assets, holdings, secured
 //! loans and deposits: forced sales never raise a price; with margin calls, runs and fire
-//! sales off it is exactly clearing; interbank payments are received; a larger price fall
-//! never yields fewer defaults; the whole outcome does not depend on the thread count.
+//! sales off it is exactly clearing; interbank payments are received; through clearing alone
+//! a larger price fall never yields fewer defaults; the whole outcome does not depend on the
+//! thread count. Hand-derived cases show where monotonicity ends and that firms selling in
+//! the same round share the price.
 
-use contagion::engine::cascade::cascade;
+use contagion::engine::cascade::{Cascade, EventKind, cascade};
 use contagion::prelude::*;
 use contagion::settings::Model;
 use proptest::prelude::*;
@@ -184,15 +186,14 @@ proptest! {
         prop_assert!((paid - received).abs() <= 1e-9 * paid.abs().max(1.0), "{paid} vs {received}");
     }
 
-    /// Through the solvency channels (clearing and fire sales), a larger fall of an asset
-    /// never yields fewer defaults: everyone in default after the smaller fall is in default
-    /// after the larger one. (With margin calls and runs this fails in general — timing of
-    /// cash matters; see docs/models.md — which `liquidity_can_make_a_larger_fall_kinder`
-    /// pins on a hand-derived case.)
+    /// Through clearing alone, a larger fall of an asset never yields fewer defaults:
+    /// everyone in default after the smaller fall is in default after the larger one. Neither
+    /// the liquidity channels (timing of cash: `liquidity_can_make_a_larger_fall_kinder`) nor
+    /// fire sales (timing of sales: `fire_sales_can_make_a_larger_fall_kinder`) keep this.
     #[test]
     fn larger_price_fall_never_fewer_defaults(s in spec(), fall in 0.0f64..0.8, more in 0.0f64..0.2) {
         let net = s.network();
-        let solvency = Settings { margin_calls: false, runs: false, ..cascade_settings() };
+        let solvency = Settings { margin_calls: false, runs: false, fire_sales: false, ..cascade_settings() };
         let run = |f: f64| {
             let marks = Marks::apply(&net, &[Shock::Price { asset: "T0".into(), change: -f }]).unwrap();
             cascade(&net, &marks, &solvency)
@@ -306,4 +307,109 @@ fn liquidity_can_make_a_larger_fall_kinder() {
     assert_eq!(small.cause[1], Some(contagion::engine::Cause::Run));
     assert!(!large.defaulted[1], "F4 survives the larger fall");
     assert_eq!(large.cause[0], Some(contagion::engine::Cause::MarginCall));
+}
+
+/// A and B each hold 10 units of T (price 1, depth 10, impact 1: `k = 0.1`, so a sale of
+/// `u` units from price `p` raises `10 p (1 − e^(−u/10))`). A owes 100 outside and has
+/// nothing else; B owes C 8.5; C owes 3 outside and has nothing but its claim on B.
+fn two_sellers(a_first: bool) -> Network {
+    let holder = |id: &str, ext: f64| firm(id, 0.0, ext);
+    let (a, b) = if a_first { (0, 1) } else { (1, 0) };
+    let mut firms = vec![holder("A", 100.0), holder("B", 0.0)];
+    if !a_first {
+        firms.swap(0, 1);
+    }
+    firms.push(holder("C", 3.0));
+    Network::from_parts(Parts {
+        firms,
+        exposures: vec![Exposure {
+            creditor: 2,
+            debtor: b,
+            kind: ExposureKind::Loan,
+            amount: 8.5,
+        }],
+        assets: vec![Asset {
+            id: "T".into(),
+            name: "T".into(),
+            price: 1.0,
+            depth: Some(10.0),
+            extra: vec![],
+        }],
+        holdings: [a, b]
+            .iter()
+            .map(|&firm| Holding {
+                firm,
+                asset: 0,
+                units: 10.0,
+            })
+            .collect(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn fall_on_two_sellers(net: &Network, fall: f64) -> Cascade {
+    let marks = Marks::apply(
+        net,
+        &[Shock::Price {
+            asset: "T".into(),
+            change: -fall,
+        }],
+    )
+    .unwrap();
+    let solvency = Settings {
+        margin_calls: false,
+        runs: false,
+        ..cascade_settings()
+    };
+    cascade(net, &marks, &solvency)
+}
+
+/// T −20% (price 0.8): A (8 < 100) and B (8 < 8.5) default in the first clearing and sell
+/// their 20 units together for `8 (1 − e^−2)` = 6.91732, 3.45866 each whatever the order of
+/// their rows; the price ends at `0.8 e^−2`.
+#[test]
+fn firms_liquidating_in_one_round_share_the_price() {
+    let total = 8.0 * (1.0 - (-2.0f64).exp());
+    for a_first in [true, false] {
+        let net = two_sellers(a_first);
+        let k = fall_on_two_sellers(&net, 0.2);
+        let (a, b) = if a_first { (0, 1) } else { (1, 0) };
+        assert!(k.defaulted[a] && k.defaulted[b]);
+        for firm in [a, b] {
+            let sale = k
+                .events
+                .iter()
+                .find(|e| e.firm == firm as u32 && e.kind == EventKind::Liquidation)
+                .expect("a liquidation");
+            crate::util::close("units sold", sale.amount, 10.0, 1e-12);
+            crate::util::close("proceeds", sale.paid, total / 2.0, 1e-9);
+        }
+        let last = &k.price_path.last().unwrap().1;
+        crate::util::close("price", last[0], 0.8 * (-2.0f64).exp(), 1e-12);
+        crate::util::close("B pays C", k.payments[b], total / 2.0, 1e-9);
+    }
+}
+
+/// Fire sales are not monotone either: a larger fall can make a seller fail earlier, when
+/// the price is still high.
+/// T −10% (price 0.9): A defaults (9 < 100), B does not (9 ≥ 8.5). A sells its 10 units for
+/// `9 (1 − e^−1)` = 5.689 and leaves the price at `0.9 e^−1` = 0.33109; B's holding is now
+/// worth 3.3109 < 8.5, so B defaults in the next clearing and sells for
+/// `3.3109 (1 − e^−1)` = 2.0929, all C gets: 2.0929 < 3, C defaults.
+/// T −20%: B defaults at once beside A and gets 3.45866 from the joint sale
+/// (`firms_liquidating_in_one_round_share_the_price`), which covers C's 3: C survives.
+#[test]
+fn fire_sales_can_make_a_larger_fall_kinder() {
+    let net = two_sellers(true);
+    let (small, large) = (
+        fall_on_two_sellers(&net, 0.1),
+        fall_on_two_sellers(&net, 0.2),
+    );
+    let b_gets = 0.9 * (-1.0f64).exp() * 10.0 * (1.0 - (-1.0f64).exp());
+    crate::util::close("B's sale after A's", small.payments[1], b_gets, 1e-9);
+    assert_eq!(small.default_round[1], Some(2));
+    assert!(small.defaulted[2], "C fails after the smaller fall");
+    assert!(!large.defaulted[2], "C survives the larger fall");
+    assert!(large.defaulted[0] && large.defaulted[1]);
 }

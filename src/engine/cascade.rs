@@ -14,7 +14,8 @@
 //!    recovered only through clearing.
 //! 3. **Solvency.** The network is cleared ([`super::clearing`]) in its current state, with
 //!    halted firms in default. Each clearing wave of new defaults is one round of the output.
-//! 4. **Sales.** Firms newly in default or halted liquidate their holdings (fire sales).
+//! 4. **Sales.** Firms newly in default or halted liquidate their holdings (fire sales), all
+//!    together: one sale per asset, every seller at the same average price.
 //! 5. **Contagious runs.** Depositors run (withdrawing `run_fraction`) on a firm that has lost
 //!    at least `run_trigger` of its book equity on counterparties in default.
 //! 6. **Prices.** Every sale moves the price at once along `p ← p · exp(−β · sold / depth)`
@@ -510,31 +511,45 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
             });
         }
 
-        // 4. Firms newly in default or halted liquidate their holdings.
+        // 4. Firms newly in default or halted liquidate their holdings. They sell together:
+        // each asset's units go to market in one sale along the impact curve and every seller
+        // gets the same average price, so the order of the firms' rows does not matter.
         if settings.fire_sales {
+            let mut orders: Vec<Vec<(usize, f64)>> = vec![Vec::new(); net.assets().len()];
             for &i in &newly {
                 let i = i as usize;
-                let mut value = 0.0;
                 for h in w.holdings_of[i].clone() {
-                    let a = net.holdings()[h].asset as usize;
                     let units = std::mem::take(&mut w.hold[h]);
                     if units > 0.0 {
-                        let got = w.sell(a, units);
-                        w.cash[i] += got;
-                        value += got;
-                        events.push(Event {
-                            round: default_round[i].unwrap_or(g),
-                            kind: EventKind::Liquidation,
-                            firm: i as u32,
-                            counterparty: None,
-                            asset: Some(a as u32),
-                            amount: units,
-                            paid: got,
-                        });
+                        orders[net.holdings()[h].asset as usize].push((i, units));
                     }
                 }
-                changed |= value > 0.0;
             }
+            let mut sales = Vec::new();
+            for (a, sellers) in orders.iter().enumerate() {
+                let total: f64 = sellers.iter().map(|s| s.1).sum();
+                if sellers.is_empty() {
+                    continue;
+                }
+                let price = w.sell(a, total) / total;
+                for &(i, units) in sellers {
+                    let got = price * units;
+                    w.cash[i] += got;
+                    changed |= got > 0.0;
+                    sales.push(Event {
+                        round: default_round[i].unwrap_or(g),
+                        kind: EventKind::Liquidation,
+                        firm: i as u32,
+                        counterparty: None,
+                        asset: Some(a as u32),
+                        amount: units,
+                        paid: got,
+                    });
+                }
+            }
+            // Listed seller by seller, as the firms' other events are.
+            sales.sort_by_key(|e| (e.firm, e.asset));
+            events.append(&mut sales);
         }
 
         // 5. Contagious runs on firms that lost enough on failed counterparties.

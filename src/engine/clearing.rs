@@ -54,6 +54,10 @@ pub const EXACT_LIMIT: usize = 500;
 /// Sweeps spent finding the active set before the exact solve is tried.
 const EXACT_WARMUP: usize = 2000;
 
+/// Pivots of the stakes' exact solve before it gives up (and the stakes settle by one-step
+/// revaluations instead); a few suffice in practice.
+const MAX_STAKE_PIVOTS: usize = 32;
+
 /// Passes allowed beyond one per firm for equity stakes to settle (their values fall
 /// geometrically, so this is never reached on a well-posed network).
 const MAX_STAKE_PASSES: usize = 10_000;
@@ -448,65 +452,156 @@ impl System {
         self.pi_t.row_dot(j, p) + self.secured_recv[j]
     }
 
-    /// Exact values of the equity stakes for fixed payments `p` and receipts `inflow`: between
-    /// the clamps a stake is `book · E_d / E_d(0)`, and a solvent issuer's equity `E_d` is
-    /// linear in the stakes it holds, so the free stakes solve `(I − M) v = c`. Stakes whose
-    /// issuer is in default or whose ratio sits at 0 or 1 stay as they are (the active set is
-    /// read off `values`). Leaves `values` unchanged when the system is singular or the answer
-    /// leaves `[0, book]`. `O(s³)` for `s` free stakes.
+    /// Exact values of the equity stakes for fixed payments `p` and receipts `inflow`.
+    ///
+    /// A stake in an issuer `d` that pays in full is worth
+    /// `f_k(v) = book · clamp(E_d / E_d(0), 0, 1)`, and `E_d` is affine in the stakes `d`
+    /// holds (slope 1, or `α` when `d` is in default), so `f(v) = clamp(c + M v, 0, book)`
+    /// with `M ≥ 0`. When `ρ(M) < 1` (checked: `(I − M) x = 1` has a positive solution, i.e.
+    /// `I − M` is a nonsingular M-matrix), `f` is a contraction in a weighted norm and has
+    /// exactly one fixed point, which is then what the one-step revaluations crawl towards.
+    /// It is found by active sets: solve `(I − M) v = c` for the stakes not held at a clamp,
+    /// hold those that leave `[0, book]` at the clamp they crossed, free held ones whose image
+    /// moved inside, solve again. The answer is taken only if it is a fixed point of `f` and
+    /// lies below the current values; otherwise `values` stay as they are. Stakes in issuers
+    /// with no book equity, or in default and paying less than in full (worth nothing then),
+    /// keep their values. `O(s³)` per solve for the `s` other stakes, at most
+    /// `MAX_STAKE_PIVOTS` solves.
     fn solve_stakes(
         &self,
         in_default: &[bool],
+        p: &[f64],
         inflow: &[f64],
         equity_before: &[f64],
         values: &mut [f64],
     ) {
-        let free: Vec<usize> = (0..self.stakes.len())
+        // A firm in default keeps equity only while it pays in full.
+        let live: Vec<usize> = (0..self.stakes.len())
             .filter(|&k| {
-                let (_, d, book) = self.stakes[k];
-                let d = d as usize;
-                !in_default[d] && equity_before[d] > 0.0 && values[k] > 0.0 && values[k] < book
+                let d = self.stakes[k].1 as usize;
+                let in_full = !in_default[d] || p[d] >= self.pbar[d] * (1.0 - self.rules.tol);
+                in_full && equity_before[d] > 0.0
             })
             .collect();
-        let m = free.len();
-        if m == 0 {
+        // Nothing strictly between the clamps: nothing crawls.
+        if !live
+            .iter()
+            .any(|&k| values[k] > 0.0 && values[k] < self.stakes[k].2)
+        {
             return;
         }
+        let m = live.len();
         let mut pos = std::collections::HashMap::with_capacity(m);
-        for (r, &k) in free.iter().enumerate() {
+        for (r, &k) in live.iter().enumerate() {
             pos.insert(k, r);
         }
-        // Stakes held by each issuer, so that E_d can be written in terms of them.
         let mut held: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
         for (k, &(holder, _, _)) in self.stakes.iter().enumerate() {
             held.entry(holder).or_default().push(k);
         }
-        let mut a = vec![0.0; m * m];
-        let mut b = vec![0.0; m];
-        for (r, &k) in free.iter().enumerate() {
-            let (_, d, book) = self.stakes[k];
+        // f_r(v) = clamp(c[r] + Σ_col coef[r][col] v[col], 0, book[r]) over the live stakes.
+        let mut coef = vec![0.0; m * m];
+        let mut c = vec![0.0; m];
+        let book: Vec<f64> = live.iter().map(|&k| self.stakes[k].2).collect();
+        for (r, &k) in live.iter().enumerate() {
+            let d = self.stakes[k].1;
             let di = d as usize;
-            let scale = book / equity_before[di];
-            a[r * m + r] = 1.0;
-            let mut c = self.base_ext[di] + inflow[di] - self.senior[di] - self.pbar[di];
+            let scale = book[r] / equity_before[di];
+            // Equity is what the issuer realises less what it owes; in default it realises
+            // α of its external assets (the stakes it holds among them).
+            let slope = if in_default[di] {
+                self.rules.alpha
+            } else {
+                1.0
+            };
+            let mut held_fixed = 0.0;
             for &j in held.get(&d).map_or(&[][..], Vec::as_slice) {
                 match pos.get(&j) {
-                    Some(&col) => a[r * m + col] -= scale,
-                    None => c += values[j],
+                    Some(&col) => coef[r * m + col] += scale * slope,
+                    None => held_fixed += values[j],
                 }
             }
-            b[r] = scale * c;
+            let realised =
+                self.rules
+                    .realised(in_default[di], self.base_ext[di] + held_fixed, inflow[di]);
+            c[r] = scale * (realised - self.senior[di] - self.pbar[di]);
         }
-        if solve_dense(&mut a, &mut b, m).is_none() {
+        let identity_minus = |rows: &[usize], cols: &[usize]| -> Vec<f64> {
+            let q = rows.len();
+            let mut a = vec![0.0; q * q];
+            for (i, &r) in rows.iter().enumerate() {
+                for (j, &col) in cols.iter().enumerate() {
+                    a[i * q + j] = f64::from(u8::from(r == col)) - coef[r * m + col];
+                }
+            }
+            a
+        };
+        let all: Vec<usize> = (0..m).collect();
+        let mut ones = vec![1.0; m];
+        let contracting = solve_dense(&mut identity_minus(&all, &all), &mut ones, m).is_some()
+            && ones.iter().all(|&x| x.is_finite() && x > 0.0);
+        if !contracting {
             return;
         }
-        let ok = free.iter().zip(&b).all(|(&k, &v)| {
-            let book = self.stakes[k].2;
-            v.is_finite() && v >= -1e-9 * book.max(1.0) && v <= book * (1.0 + 1e-9)
+        // Active sets (a principal pivoting method for this box-constrained linear
+        // complementarity problem): a stake is held at 0 or at its book value, or free; the
+        // free ones solve the linear system given the held ones; then a free stake that left
+        // its range is held at the clamp it crossed and a held stake whose image moved inside
+        // the range is freed. Starts from the clamps the current values sit at.
+        let image = |r: usize, v: &[f64]| -> f64 {
+            c[r] + (0..m).map(|col| coef[r * m + col] * v[col]).sum::<f64>()
+        };
+        let mut v: Vec<f64> = (0..m).map(|r| values[live[r]]).collect();
+        let mut free: Vec<bool> = (0..m).map(|r| v[r] > 0.0 && v[r] < book[r]).collect();
+        for _ in 0..MAX_STAKE_PIVOTS {
+            let cols: Vec<usize> = (0..m).filter(|&r| free[r]).collect();
+            let mut rhs: Vec<f64> = cols
+                .iter()
+                .map(|&r| {
+                    let held: f64 = (0..m)
+                        .filter(|&col| !free[col])
+                        .map(|col| coef[r * m + col] * v[col])
+                        .sum();
+                    c[r] + held
+                })
+                .collect();
+            if solve_dense(&mut identity_minus(&cols, &cols), &mut rhs, cols.len()).is_none() {
+                return;
+            }
+            for (&r, &x) in cols.iter().zip(&rhs) {
+                v[r] = if x.is_finite() { x } else { 0.0 };
+            }
+            let mut pivoted = false;
+            for r in 0..m {
+                if free[r] && !(v[r] >= 0.0 && v[r] <= book[r]) {
+                    free[r] = false;
+                    v[r] = v[r].clamp(0.0, book[r]);
+                    pivoted = true;
+                }
+            }
+            if !pivoted {
+                for r in 0..m {
+                    let y = image(r, &v);
+                    if !free[r] && ((v[r] == 0.0 && y > 0.0) || (v[r] == book[r] && y < book[r])) {
+                        free[r] = true;
+                        pivoted = true;
+                    }
+                }
+            }
+            if !pivoted {
+                break;
+            }
+        }
+        // (Out of pivots: the check below fails unless the last answer happens to be right.)
+        let tol = self.rules.tol;
+        let settled = (0..m).all(|r| {
+            let slack = tol * book[r].max(1.0);
+            (image(r, &v).clamp(0.0, book[r]) - v[r]).abs() <= slack
+                && v[r] <= values[live[r]] + slack
         });
-        if ok {
-            for (&k, &v) in free.iter().zip(&b) {
-                values[k] = v.clamp(0.0, self.stakes[k].2);
+        if settled {
+            for (r, &k) in live.iter().enumerate() {
+                values[k] = v[r];
             }
         }
     }
@@ -737,7 +832,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             // stakes in each other with little outside value); solve the stakes' fixed point
             // exactly for the current payments when it is small enough.
             if sys.stakes.len() <= EXACT_LIMIT {
-                sys.solve_stakes(&in_default, &inflow, &equity_before, &mut stake_value);
+                sys.solve_stakes(&in_default, &p, &inflow, &equity_before, &mut stake_value);
             }
             add_stakes(&mut ext, &stake_value);
         }

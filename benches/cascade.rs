@@ -145,7 +145,7 @@ fn propagation_1e5<const EVERYONE: bool>(bencher: divan::Bencher, leverage: f64)
 
 /// `rank` over all 10⁴ firms.
 #[divan::bench(
-    args = ["linear", "single-hit", "threshold"],
+    args = ["linear", "nonlinear", "single-hit", "threshold"],
     consts = [0, 1],
     sample_count = 3,
     sample_size = 1
@@ -154,6 +154,7 @@ fn rank_1e4<const LEV: usize>(bencher: divan::Bencher, model: &str) {
     let net = network(10_000, LEVERAGE[LEV]);
     let s = match model {
         "linear" => settings(Model::Debtrank, Variant::Linear),
+        "nonlinear" => settings(Model::Debtrank, Variant::Nonlinear),
         "single-hit" => settings(Model::Debtrank, Variant::SingleHit),
         _ => settings(Model::Threshold, Variant::Linear),
     };

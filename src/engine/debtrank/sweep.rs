@@ -21,7 +21,7 @@
 //! and its stress does not move, so every lane gives the same bits as a run with that lane
 //! alone, whatever the other lanes hold.
 
-use super::{Leverage, increment_of, snap};
+use super::{Leverage, increment_of, p, snap};
 use crate::engine::buffers::{Impact, TOUCHED};
 use crate::settings::Settings;
 
@@ -31,13 +31,17 @@ const FULL: u8 = 16;
 /// The state of up to `B` failure scenarios run together by sweeps; reused across runs on
 /// the same [`Leverage`] (each run resets only what the last one touched).
 ///
-/// Memory: about `24 B · n` bytes plus two bit sets of `n` bits; `B ≤ 32`.
+/// Memory: about `24 B · n` bytes (`32 B · n` non-linear) plus two bit sets of `n` bits;
+/// `B ≤ 32`.
 #[derive(Debug, Clone)]
 pub struct Sweeper<const B: usize> {
     alpha: f64,
     h: Vec<[f64; B]>,
     /// Stress level last passed on.
     sent: Vec<[f64; B]>,
+    /// `p` of that level (non-linear only, empty when `p(h) = h`): one `exp` per rise
+    /// instead of two.
+    p_sent: Vec<[f64; B]>,
     /// Passed on by debtors, not yet taken.
     inbox: Vec<[f64; B]>,
     flags: Vec<u8>,
@@ -60,6 +64,11 @@ impl<const B: usize> Sweeper<B> {
             alpha: super::alpha_of(settings),
             h: vec![[0.0; B]; n],
             sent: vec![[0.0; B]; n],
+            p_sent: if super::alpha_of(settings) == 0.0 {
+                Vec::new()
+            } else {
+                vec![[0.0; B]; n]
+            },
             inbox: vec![[0.0; B]; n],
             flags: vec![0; n],
             touched: Vec::new(),
@@ -79,6 +88,9 @@ impl<const B: usize> Sweeper<B> {
         let h0 = if insolvent { 1.0 } else { 0.0 };
         self.h[i] = [h0; B];
         self.sent[i] = [h0; B];
+        if let Some(ps) = self.p_sent.get_mut(i) {
+            *ps = [h0; B]; // p(0) = 0, p(1) = 1
+        }
         self.inbox[i] = [0.0; B];
         self.flags[i] = if insolvent { FULL } else { 0 };
     }
@@ -122,6 +134,9 @@ impl<const B: usize> Sweeper<B> {
             if lev.losses().insolvent(s) {
                 // Fails outright: passes on its whole exposure.
                 self.sent[s][l] = 0.0;
+                if let Some(ps) = self.p_sent.get_mut(s) {
+                    ps[l] = 0.0;
+                }
             }
             self.h[s][l] = 1.0;
         }
@@ -238,12 +253,24 @@ impl<const B: usize> Sweeper<B> {
         let (h, sent) = (&self.h[j], &mut self.sent[j]);
         let mut d = [0.0; B];
         let mut any = false;
-        for l in 0..B {
-            let (x, s) = increment_of(self.alpha, h[l], sent[l], tol);
-            let x = if stopped[l] { 0.0 } else { x };
-            sent[l] = if stopped[l] { sent[l] } else { s };
-            d[l] = x;
-            any |= x > 0.0;
+        if let Some(p_sent) = self.p_sent.get_mut(j) {
+            for l in 0..B {
+                if !stopped[l] && h[l] - sent[l] > tol {
+                    let ph = p(self.alpha, h[l]);
+                    d[l] = (ph - p_sent[l]).max(0.0);
+                    sent[l] = h[l];
+                    p_sent[l] = ph;
+                    any |= d[l] > 0.0;
+                }
+            }
+        } else {
+            for l in 0..B {
+                let (x, s) = increment_of(0.0, h[l], sent[l], tol);
+                let x = if stopped[l] { 0.0 } else { x };
+                sent[l] = if stopped[l] { sent[l] } else { s };
+                d[l] = x;
+                any |= x > 0.0;
+            }
         }
         if !any {
             return;

@@ -278,27 +278,11 @@ fn liquidity_can_make_a_larger_fall_kinder() {
             units: 9.516,
             haircut: 0.1,
         }],
-        assets: vec![Asset {
-            id: "T".into(),
-            name: "T".into(),
-            price: 1.0,
-            depth: Some(10.0),
-            extra: vec![],
-        }],
+        assets: vec![thin_t()],
         ..Default::default()
     })
     .unwrap();
-    let run = |fall: f64| {
-        let marks = Marks::apply(
-            &net,
-            &[Shock::Price {
-                asset: "T".into(),
-                change: -fall,
-            }],
-        )
-        .unwrap();
-        cascade(&net, &marks, &cascade_settings())
-    };
+    let run = |fall: f64| fall_of_t(&net, fall, &cascade_settings());
     let (small, large) = (run(0.5), run(0.7));
     assert!(
         small.halted[1],
@@ -328,13 +312,7 @@ fn two_sellers(a_first: bool) -> Network {
             kind: ExposureKind::Loan,
             amount: 8.5,
         }],
-        assets: vec![Asset {
-            id: "T".into(),
-            name: "T".into(),
-            price: 1.0,
-            depth: Some(10.0),
-            extra: vec![],
-        }],
+        assets: vec![thin_t()],
         holdings: [a, b]
             .iter()
             .map(|&firm| Holding {
@@ -349,6 +327,27 @@ fn two_sellers(a_first: bool) -> Network {
 }
 
 fn fall_on_two_sellers(net: &Network, fall: f64) -> Cascade {
+    let solvency = Settings {
+        margin_calls: false,
+        runs: false,
+        ..cascade_settings()
+    };
+    fall_of_t(net, fall, &solvency)
+}
+
+/// Asset T of the hand-derived cases: price 1, depth 10.
+fn thin_t() -> Asset {
+    Asset {
+        id: "T".into(),
+        name: "T".into(),
+        price: 1.0,
+        depth: Some(10.0),
+        extra: vec![],
+    }
+}
+
+/// The cascade after T falls by `fall`.
+fn fall_of_t(net: &Network, fall: f64, settings: &Settings) -> Cascade {
     let marks = Marks::apply(
         net,
         &[Shock::Price {
@@ -357,12 +356,7 @@ fn fall_on_two_sellers(net: &Network, fall: f64) -> Cascade {
         }],
     )
     .unwrap();
-    let solvency = Settings {
-        margin_calls: false,
-        runs: false,
-        ..cascade_settings()
-    };
-    cascade(net, &marks, &solvency)
+    cascade(net, &marks, settings)
 }
 
 /// T −20% (price 0.8): A (8 < 100) and B (8 < 8.5) default in the first clearing and sell

@@ -371,8 +371,9 @@ impl Part {
             .equity(self.owes(k), in_default, self.ext[k], inflow, p)
     }
 
+    /// Surplus of firm `k` while solvent, by the single-process engine's rule.
     fn surplus(&self, k: usize, inflow: f64) -> f64 {
-        self.ext[k] + inflow - self.senior[k] - self.pbar[k]
+        self.rules.surplus(self.owes(k), false, self.ext[k], inflow)
     }
 
     /// The start: swaps routes; returns whether any worker holds equity stakes.

@@ -265,15 +265,27 @@ impl Rules {
         (self.alpha * ext - o.senior + self.beta * inflow).clamp(0.0, o.pbar)
     }
 
+    /// Whether a pool payment `p` pays `p̄` in full (to within the tolerance).
+    #[inline]
+    pub(crate) fn pays_in_full(&self, o: Owes, p: f64) -> bool {
+        p >= o.pbar * (1.0 - self.tol)
+    }
+
+    /// What a firm realises less what it owes (`s + p̄`): its equity when positive.
+    #[inline]
+    pub(crate) fn surplus(&self, o: Owes, in_default: bool, ext: f64, inflow: f64) -> f64 {
+        self.realised(in_default, ext, inflow) - o.senior - o.pbar
+    }
+
     /// Equity of a firm given its external assets, what it receives and what it pays: zero
     /// when it pays less than it owes; otherwise what is left (for a firm held in default by
     /// force that still pays in full, net of default costs). A surplus within the tolerance
     /// of zero (rounding residue of the iteration) is zero.
     pub(crate) fn equity(&self, o: Owes, in_default: bool, ext: f64, inflow: f64, p: f64) -> f64 {
-        if p < o.pbar * (1.0 - self.tol) {
+        if !self.pays_in_full(o, p) {
             return 0.0;
         }
-        let surplus = self.realised(in_default, ext, inflow) - o.senior - o.pbar;
+        let surplus = self.surplus(o, in_default, ext, inflow);
         if surplus <= self.tol * o.scale() {
             0.0
         } else {
@@ -479,7 +491,7 @@ impl System {
         let live: Vec<usize> = (0..self.stakes.len())
             .filter(|&k| {
                 let d = self.stakes[k].1 as usize;
-                let in_full = !in_default[d] || p[d] >= self.pbar[d] * (1.0 - self.rules.tol);
+                let in_full = !in_default[d] || self.rules.pays_in_full(self.owes(d), p[d]);
                 in_full && equity_before[d] > 0.0
             })
             .collect();
@@ -507,8 +519,8 @@ impl System {
             let d = self.stakes[k].1;
             let di = d as usize;
             let scale = book[r] / equity_before[di];
-            // Equity is what the issuer realises less what it owes; in default it realises
-            // α of its external assets (the stakes it holds among them).
+            // Equity is the issuer's surplus; in default it realises α of its external assets
+            // (the stakes it holds among them).
             let slope = if in_default[di] {
                 self.rules.alpha
             } else {
@@ -521,10 +533,11 @@ impl System {
                     None => held_fixed += values[j],
                 }
             }
-            let realised =
-                self.rules
-                    .realised(in_default[di], self.base_ext[di] + held_fixed, inflow[di]);
-            c[r] = scale * (realised - self.senior[di] - self.pbar[di]);
+            let ext = self.base_ext[di] + held_fixed;
+            c[r] = scale
+                * self
+                    .rules
+                    .surplus(self.owes(di), in_default[di], ext, inflow[di]);
         }
         let identity_minus = |rows: &[usize], cols: &[usize]| -> Vec<f64> {
             let q = rows.len();
@@ -558,11 +571,11 @@ impl System {
             let mut rhs: Vec<f64> = cols
                 .iter()
                 .map(|&r| {
-                    let held: f64 = (0..m)
+                    let from_held: f64 = (0..m)
                         .filter(|&col| !free[col])
                         .map(|col| coef[r * m + col] * v[col])
                         .sum();
-                    c[r] + held
+                    c[r] + from_held
                 })
                 .collect();
             if solve_dense(&mut identity_minus(&cols, &cols), &mut rhs, cols.len()).is_none() {
@@ -741,7 +754,10 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
         v
     };
     let own_surplus: Vec<f64> = (0..n)
-        .map(|i| ext[i] + full_inflow[i] - sys.senior[i] - sys.pbar[i])
+        .map(|i| {
+            sys.rules
+                .surplus(sys.owes(i), false, ext[i], full_inflow[i])
+        })
         .collect();
 
     let mut p = sys.pbar.clone();
@@ -840,7 +856,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             .filter(|&i| {
                 let i = i as usize;
                 !in_default[i]
-                    && ext[i] + inflow[i] - sys.senior[i] - sys.pbar[i]
+                    && sys.rules.surplus(sys.owes(i), false, ext[i], inflow[i])
                         < -sys.rules.tol * sys.scale(i)
             })
             .collect();

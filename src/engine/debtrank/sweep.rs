@@ -60,11 +60,12 @@ impl<const B: usize> Sweeper<B> {
         assert!(B <= 32, "at most 32 lanes");
         let n = lev.n();
         let words = n.div_ceil(64);
+        let alpha = super::alpha_of(settings);
         let mut s = Self {
-            alpha: super::alpha_of(settings),
+            alpha,
             h: vec![[0.0; B]; n],
             sent: vec![[0.0; B]; n],
-            p_sent: if super::alpha_of(settings) == 0.0 {
+            p_sent: if alpha == 0.0 {
                 Vec::new()
             } else {
                 vec![[0.0; B]; n]

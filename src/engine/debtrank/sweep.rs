@@ -111,7 +111,45 @@ impl<const B: usize> Sweeper<B> {
     /// sweep's other defaults in that lane, so which calls are made never depends on the
     /// other lanes) and gives `None`. The other lanes give their impacts, and
     /// `on_default(l, i)` for every other firm `i` in default at the end, in firm order.
+    ///
+    /// On x86-64 processors with AVX2 the sweeps run in a copy of this code compiled for
+    /// AVX2 (chosen at run time): the same operations in the same order, so the same bits,
+    /// with about a third fewer instructions per exposure.
     pub fn failures(
+        &mut self,
+        lev: &Leverage,
+        settings: &Settings,
+        sources: &[usize],
+        watch: impl FnMut(usize, usize) -> bool,
+        on_default: impl FnMut(usize, usize),
+    ) -> Vec<Option<Impact>> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: `failures_avx2` only requires AVX2, which the processor has (checked
+            // just above).
+            return unsafe { self.failures_avx2(lev, settings, sources, watch, on_default) };
+        }
+        self.failures_in(lev, settings, sources, watch, on_default)
+    }
+
+    /// [`Self::failures`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn failures_avx2(
+        &mut self,
+        lev: &Leverage,
+        settings: &Settings,
+        sources: &[usize],
+        watch: impl FnMut(usize, usize) -> bool,
+        on_default: impl FnMut(usize, usize),
+    ) -> Vec<Option<Impact>> {
+        self.failures_in(lev, settings, sources, watch, on_default)
+    }
+
+    /// The body of [`Self::failures`], inlined into each compiled copy.
+    #[inline(always)]
+    fn failures_in(
         &mut self,
         lev: &Leverage,
         settings: &Settings,
@@ -226,7 +264,7 @@ impl<const B: usize> Sweeper<B> {
     }
 
     /// Firm `i` takes its inbox; returns the lanes in which it newly defaulted (bit `l`).
-    #[inline]
+    #[inline(always)]
     fn take(&mut self, i: usize, tol: f64, lanes: usize) -> u32 {
         let a = std::mem::replace(&mut self.inbox[i], [0.0; B]);
         let h = &mut self.h[i];
@@ -246,7 +284,7 @@ impl<const B: usize> Sweeper<B> {
     /// Firm `j` passes on the rise of `p` in every lane where its stress rose by more than
     /// the tolerance since it last did (not in stopped lanes): into its creditors' inboxes,
     /// marked for this sweep when their index exceeds `at`, else for the next.
-    #[inline]
+    #[inline(always)]
     fn emit(&mut self, lev: &Leverage, j: usize, tol: f64, stopped: &[bool; B], at: usize) {
         if !lev.has_creditors(j) {
             return;
@@ -293,6 +331,69 @@ impl<const B: usize> Sweeper<B> {
             } else {
                 self.later[w] |= 1 << b;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::generate::{GenSpec, Topology, generate};
+    use crate::scenario::Marks;
+    use crate::settings::Variant;
+
+    /// The copy compiled for the processor (AVX2 where there is one) and the portable one
+    /// give the same bits, the same defaults and the same calls, lanes stopping or not.
+    #[test]
+    fn every_compiled_copy_gives_the_same_bits() {
+        for (seed, variant) in [(3, Variant::Linear), (4, Variant::Nonlinear)] {
+            let net = generate(&GenSpec::new(300, 10.0, Topology::ErdosRenyi, seed));
+            let lev = Leverage::build(&net, &Marks::book(&net));
+            let settings = Settings {
+                variant,
+                ..Settings::default()
+            };
+            let mut fast = Sweeper::<16>::new(&lev, &settings);
+            let mut portable = Sweeper::<16>::new(&lev, &settings);
+            let sources: Vec<usize> = (0..net.n_firms()).collect();
+            let (mut stops, mut defaults) = (0, 0);
+            for chunk in sources.chunks(16) {
+                let run = |sw: &mut Sweeper<16>, copy: bool| {
+                    let mut calls = Vec::new();
+                    let mut defaults = Vec::new();
+                    let watch = |l: usize, i: usize| {
+                        calls.push((l, i));
+                        (chunk[l] + i).is_multiple_of(4) && l.is_multiple_of(3)
+                    };
+                    let on_default = |l: usize, i: usize| defaults.push((l, i));
+                    let out = if copy {
+                        sw.failures(&lev, &settings, chunk, watch, on_default)
+                    } else {
+                        sw.failures_in(&lev, &settings, chunk, watch, on_default)
+                    };
+                    let bits: Vec<_> = out
+                        .iter()
+                        .map(|o| {
+                            o.map(|x| {
+                                (
+                                    x.debtrank.to_bits(),
+                                    x.defaults_caused,
+                                    x.losses_caused.to_bits(),
+                                    x.converged,
+                                )
+                            })
+                        })
+                        .collect();
+                    (bits, calls, defaults)
+                };
+                let a = run(&mut fast, true);
+                let b = run(&mut portable, false);
+                stops += a.0.iter().filter(|o| o.is_none()).count();
+                defaults += a.2.len();
+                assert_eq!(a, b, "seed {seed}, lanes from firm {}", chunk[0]);
+            }
+            assert!(stops > 0, "no lane stopped: the test misses that path");
+            assert!(defaults > 0, "no default: the test misses that path");
         }
     }
 }

@@ -1,9 +1,10 @@
 //! Properties of the combined cascade on random networks with assets, holdings, secured
 //! loans and deposits: forced sales never raise a price; with margin calls, runs and fire
 //! sales off it is exactly clearing; interbank payments are received; through clearing alone
-//! a larger price fall never yields fewer defaults; the whole outcome does not depend on the
-//! thread count. Hand-derived cases show where monotonicity ends and that firms selling in
-//! the same round share the price.
+//! a larger price fall never yields fewer defaults; the whole outcome depends neither on the
+//! order of the firm table nor on the thread count. Hand-derived cases show where
+//! monotonicity ends and that firms selling in the same step (to raise cash or in
+//! liquidation) share the price.
 
 use contagion::engine::cascade::{Cascade, EventKind, cascade};
 use contagion::prelude::*;
@@ -53,6 +54,26 @@ fn spec() -> impl Strategy<Value = Spec> {
 }
 
 impl Spec {
+    /// The same system with the firm table in reverse order (firm `i` becomes `n − 1 − i`).
+    fn reversed(&self) -> Spec {
+        let n = self.firms.len();
+        let r = |i: usize| n - 1 - i;
+        Spec {
+            firms: self.firms.iter().rev().copied().collect(),
+            loans: self
+                .loans
+                .iter()
+                .map(|&(d, c, amount, deposit, coll)| (r(d), r(c), amount, deposit, coll))
+                .collect(),
+            holdings: self
+                .holdings
+                .iter()
+                .map(|&(f, a, units)| (r(f), a, units))
+                .collect(),
+            depth: self.depth,
+        }
+    }
+
     fn network(&self) -> Network {
         let firms = self
             .firms
@@ -184,6 +205,32 @@ proptest! {
         let paid: f64 = k.clearing.interbank_payments.iter().sum();
         let received: f64 = k.clearing.interbank_receipts.iter().sum();
         prop_assert!((paid - received).abs() <= 1e-9 * paid.abs().max(1.0), "{paid} vs {received}");
+    }
+
+    /// The order of the firm table does not matter: with the table reversed, every firm
+    /// defaults or not in the same round and pays the same, and prices end the same. (Forced
+    /// sales of one round are pooled; clearing has one answer.)
+    #[test]
+    fn firm_order_does_not_matter(s in spec(), fall in 0.0f64..0.9, run in 0.0f64..1.0) {
+        let n = s.firms.len();
+        let (net, rev) = (s.network(), s.reversed().network());
+        let k = cascade(&net, &Marks::apply(&net, &shocks(fall, run)).unwrap(), &cascade_settings());
+        let rev_shocks = vec![
+            Shock::Price { asset: "T0".into(), change: -fall },
+            Shock::Withdrawal { firm: format!("F{}", n - 1), fraction: run },
+        ];
+        let r = cascade(&rev, &Marks::apply(&rev, &rev_shocks).unwrap(), &cascade_settings());
+        for i in 0..n {
+            let j = n - 1 - i;
+            prop_assert_eq!(k.defaulted[i], r.defaulted[j], "firm {}", i);
+            prop_assert_eq!(k.default_round[i], r.default_round[j], "firm {}", i);
+            let (a, b) = (k.payments[i], r.payments[j]);
+            prop_assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "firm {} pays {} or {}", i, a, b);
+        }
+        let (pk, pr) = (&k.price_path.last().unwrap().1, &r.price_path.last().unwrap().1);
+        for a in 0..2 {
+            prop_assert!((pk[a] - pr[a]).abs() <= 1e-9, "asset {}: {} or {}", a, pk[a], pr[a]);
+        }
     }
 
     /// Through clearing alone, a larger fall of an asset never yields fewer defaults:
@@ -406,4 +453,122 @@ fn fire_sales_can_make_a_larger_fall_kinder() {
     assert!(small.defaulted[2], "C fails after the smaller fall");
     assert!(!large.defaulted[2], "C survives the larger fall");
     assert!(large.defaulted[0] && large.defaulted[1]);
+}
+
+/// A and B each hold 10 units of T (price 1, `k = 0.1`), 10 of other assets and no cash; C
+/// has 100 of cash.
+/// By `channel`: C lent each of them 5 against 5 units of U (price 1, no market impact,
+/// haircut 0), or holds a deposit of 10 with each. Listed in either order.
+fn two_raisers(a_first: bool, margin: bool) -> Network {
+    let raiser = |id: &str| {
+        let mut f = firm(id, 0.0, 0.0);
+        f.other_assets = 10.0;
+        f
+    };
+    let mut firms = vec![raiser("A"), raiser("B")];
+    if !a_first {
+        firms.swap(0, 1);
+    }
+    firms.push(firm("C", 100.0, 0.0));
+    let (a, b) = if a_first { (0, 1) } else { (1, 0) };
+    let lent = |debtor: u32| Exposure {
+        creditor: 2,
+        debtor,
+        kind: if margin {
+            ExposureKind::Loan
+        } else {
+            ExposureKind::Deposit
+        },
+        amount: if margin { 5.0 } else { 10.0 },
+    };
+    let pledge = |exposure: u32| Collateral {
+        exposure,
+        asset: 1,
+        units: 5.0,
+        haircut: 0.0,
+    };
+    let u = Asset {
+        id: "U".into(),
+        name: "U".into(),
+        price: 1.0,
+        depth: None,
+        extra: vec![],
+    };
+    Network::from_parts(Parts {
+        firms,
+        exposures: vec![lent(a), lent(b)],
+        collateral: if margin {
+            vec![pledge(0), pledge(1)]
+        } else {
+            Vec::new()
+        },
+        assets: vec![thin_t(), u],
+        holdings: [a, b]
+            .iter()
+            .map(|&firm| Holding {
+                firm,
+                asset: 0,
+                units: 10.0,
+            })
+            .collect(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// Firms raising cash in the same round sell together: each gets the pooled sale's average
+/// price, whatever the order of their rows.
+/// Margin: U −40% leaves cover `5 · 0.6 = 3` on each loan of 5, a call of 2 each. Run: C
+/// withdraws 20% of each deposit of 10, 2 each. Either way A and B must each raise 2 by
+/// selling `q` units of T. Sold together, `2q` units raise `10 (1 − e^(−2q/10))`, half each:
+/// `5 (1 − e^(−q/5)) = 2` gives `q = 5 ln(5/3)` = 2.5541 units each, and the price ends at
+/// `e^(−2q/10) = 0.6`. (One after the other, the first would sell `10 ln(1/0.8)` = 2.231
+/// units and the second `10 ln(0.8/0.6)` = 2.877.) Both keep `10 − q` units at 0.6, beside
+/// their other assets of 10: equity `10 + 0.6 (10 − q)` with margin calls (collateral
+/// `5 · 0.6` against the loan paid down to 3), 8 less with runs (deposits of 8 left). The
+/// difference between A and B is what the order of their rows used to decide.
+#[test]
+fn firms_raising_cash_in_one_round_share_the_price() {
+    let q = 5.0 * (5.0f64 / 3.0).ln();
+    for margin in [true, false] {
+        for a_first in [true, false] {
+            let net = two_raisers(a_first, margin);
+            let shocks = if margin {
+                vec![Shock::Price {
+                    asset: "U".into(),
+                    change: -0.4,
+                }]
+            } else {
+                ["A", "B"]
+                    .iter()
+                    .map(|f| Shock::Withdrawal {
+                        firm: (*f).into(),
+                        fraction: 0.2,
+                    })
+                    .collect()
+            };
+            let marks = Marks::apply(&net, &shocks).unwrap();
+            let k = cascade(&net, &marks, &cascade_settings());
+            let (a, b) = if a_first { (0, 1) } else { (1, 0) };
+            let kind = if margin {
+                EventKind::MarginCall
+            } else {
+                EventKind::Withdrawal
+            };
+            for f in [a, b] {
+                assert!(!k.defaulted[f], "firm {f} meets its call");
+                let paid = k
+                    .events
+                    .iter()
+                    .find(|e| e.firm == f as u32 && e.kind == kind)
+                    .expect("a call or a withdrawal");
+                crate::util::close("paid", paid.paid, 2.0, 1e-9);
+                let equity = 10.0 + 0.6 * (10.0 - q) - if margin { 0.0 } else { 8.0 };
+                crate::util::close("equity left", k.clearing.equity_after[f], equity, 1e-9);
+            }
+            let last = &k.price_path.last().unwrap().1;
+            crate::util::close("price of T", last[0], 0.6, 1e-12);
+            assert!(k.converged);
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! # One round
 //! 1. **Margin calls.** A secured loan whose cover `units × price × (1 − haircut)` has fallen
 //!    below the amount owed is called: the debtor pays the shortfall (the loan is paid down by
-//!    it) from cash, then by selling its holdings pro rata at current prices. A call it cannot
+//!    it) from cash, then by selling the same fraction of each of its holdings. A call it cannot
 //!    meet is a liquidity default: the debtor halts (`margin_call`), and the creditor seizes
 //!    the collateral and sells what it needs to cover the loan.
 //! 2. **Withdrawals.** A firm facing a run (a `withdrawal` shock, or a contagious run from the
@@ -21,6 +21,10 @@
 //! 6. **Prices.** Every sale moves the price at once along `p ← p · exp(−β · sold / depth)`
 //!    (no depth: no impact) and raises the integral of the price along that curve; every
 //!    holding and every collateral is marked at the new prices (overlapping portfolios).
+//!
+//! Every step's forced sales — for margin calls, of seized collateral, for withdrawals, in
+//! liquidation — are pooled: each asset's units from all the step's sellers are one sale, and
+//! every seller gets its average price. So nothing depends on the order of the firm table.
 //!
 //! The loop stops when a round changes nothing. With margin calls, runs and fire sales all
 //! switched off the cascade is exactly one clearing.
@@ -146,20 +150,6 @@ impl World<'_> {
         }
     }
 
-    /// Units of asset `a` whose sale raises `amount`; `None` when even an unlimited sale
-    /// could not (it raises at most `p / k`).
-    fn units_for(&self, a: usize, amount: f64) -> Option<f64> {
-        let (p, k) = (self.prices[a], self.rate(a));
-        if p <= 0.0 {
-            return None;
-        }
-        if k == 0.0 {
-            return Some(amount / p);
-        }
-        let x = amount * k / p;
-        (x < 1.0).then(|| -(1.0 - x).ln() / k)
-    }
-
     /// Sells `units` of asset `a` along the impact curve: the price falls at once to
     /// `p e^(−k·units)` for every later sale and every holder. Returns the proceeds.
     fn sell(&mut self, a: usize, units: f64) -> f64 {
@@ -169,51 +159,157 @@ impl World<'_> {
         got
     }
 
-    /// Raises up to `need` for firm `i`: cash first, then sales of the same fraction of each
-    /// of its holdings along the impact curves (the fraction found by bisection: proceeds
-    /// rise with it). Returns what was raised.
-    fn raise(&mut self, i: usize, need: f64) -> f64 {
-        let from_cash = self.cash[i].min(need);
-        self.cash[i] -= from_cash;
-        let rest = need - from_cash;
-        if rest <= 0.0 {
-            return from_cash;
-        }
-        let held: Vec<(usize, usize)> = self.holdings_of[i]
+    /// Sells for every order the same fraction of each of its lots, all orders together:
+    /// each asset's units go to market as one sale along the impact curve and every seller
+    /// gets that sale's average price, so no order comes first. An order's fraction is the
+    /// smallest that raises its `need` given what the others sell (1 when even all of its
+    /// lots fall short; `f64::INFINITY` sells everything).
+    ///
+    /// The fractions are the least solution of these coupled conditions. From zero, rounds
+    /// in which every order solves for its own fraction (by bisection: its proceeds rise
+    /// with it) against the others' units of the previous round rise to it: more units
+    /// sold by the others lower the price, so every order needs at least as much as
+    /// before. Returns, per order, the units sold and the proceeds of each lot.
+    fn sell_together(&mut self, orders: &[Order]) -> Vec<Vec<(f64, f64)>> {
+        let assets = self.prices.len();
+        // Units of each asset per order, and in all orders for given fractions.
+        let own: Vec<Vec<(usize, f64)>> = orders
             .iter()
-            .map(|&h| (h, self.net.holdings()[h].asset as usize))
-            .filter(|&(h, _)| self.hold[h] > 0.0)
+            .map(|o| {
+                let mut by_asset: Vec<(usize, f64)> = Vec::new();
+                for &(a, u) in &o.lots {
+                    match by_asset.iter_mut().find(|x| x.0 == a) {
+                        Some(x) => x.1 += u,
+                        None => by_asset.push((a, u)),
+                    }
+                }
+                by_asset
+            })
             .collect();
-        let raised = |f: f64| -> f64 {
-            held.iter()
-                .map(|&(h, a)| self.proceeds(a, f * self.hold[h]))
-                .sum()
-        };
-        let frac = if raised(1.0) <= rest {
-            1.0
-        } else {
-            let (mut lo, mut hi) = (0.0f64, 1.0f64);
-            for _ in 0..100 {
-                let mid = 0.5 * (lo + hi);
-                if raised(mid) < rest {
-                    lo = mid;
-                } else {
-                    hi = mid;
+        let totals = |f: &[f64]| -> Vec<f64> {
+            let mut q = vec![0.0; assets];
+            for (o, &fo) in orders.iter().zip(f) {
+                for &(a, u) in &o.lots {
+                    q[a] += if fo >= 1.0 { u } else { fo * u };
                 }
             }
-            hi
+            q
         };
-        let mut got = from_cash;
-        for &(h, a) in &held {
-            let units = if frac >= 1.0 {
-                self.hold[h]
+        // Average price of a sale of `q` units of `a` (the price itself for none).
+        let average = |a: usize, q: f64| -> f64 {
+            if q > 0.0 {
+                self.proceeds(a, q) / q
             } else {
-                self.hold[h] * frac
-            };
-            self.hold[h] -= units;
-            got += self.sell(a, units);
+                self.prices[a]
+            }
+        };
+        let mut f = vec![0.0; orders.len()];
+        for _ in 0..MAX_POOL_ROUNDS {
+            let q = totals(&f);
+            let next: Vec<f64> = orders
+                .iter()
+                .zip(&own)
+                .zip(&f)
+                .map(|((o, mine), &fo)| {
+                    let raised = |x: f64| -> f64 {
+                        mine.iter()
+                            .map(|&(a, u)| x * u * average(a, q[a] - fo * u + x * u))
+                            .sum()
+                    };
+                    if o.need.is_infinite() || raised(1.0) <= o.need {
+                        return 1.0;
+                    }
+                    let (mut lo, mut hi) = (0.0f64, 1.0f64);
+                    loop {
+                        let mid = 0.5 * (lo + hi);
+                        if mid <= lo || mid >= hi {
+                            break; // adjacent doubles
+                        }
+                        if raised(mid) < o.need {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    hi
+                })
+                .collect();
+            let settled = next.iter().zip(&f).all(|(a, b)| (a - b).abs() <= 1e-15);
+            f = next;
+            if settled {
+                break;
+            }
         }
-        got.min(need)
+        let q = totals(&f);
+        let price: Vec<f64> = (0..assets)
+            .map(|a| {
+                if q[a] > 0.0 {
+                    self.sell(a, q[a]) / q[a]
+                } else {
+                    self.prices[a]
+                }
+            })
+            .collect();
+        orders
+            .iter()
+            .zip(&f)
+            .map(|(o, &fo)| {
+                o.lots
+                    .iter()
+                    .map(|&(a, u)| {
+                        let units = if fo >= 1.0 { u } else { fo * u };
+                        (units, units * price[a])
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Raises `need` for each firm of `needs` at once: cash first, then sales of the same
+    /// fraction of each of its holdings, all firms' sales pooled ([`Self::sell_together`]).
+    /// Returns what each raised (at most its need).
+    fn raise_together(&mut self, needs: &[(usize, f64)]) -> Vec<f64> {
+        let mut from_cash = Vec::with_capacity(needs.len());
+        let mut orders = Vec::with_capacity(needs.len());
+        let mut slots = Vec::with_capacity(needs.len());
+        for &(i, need) in needs {
+            let c = self.cash[i].min(need);
+            self.cash[i] -= c;
+            from_cash.push(c);
+            let held: Vec<usize> = if need - c > 0.0 {
+                self.holdings_of[i]
+                    .iter()
+                    .copied()
+                    .filter(|&h| self.hold[h] > 0.0)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            orders.push(Order {
+                lots: held
+                    .iter()
+                    .map(|&h| (self.net.holdings()[h].asset as usize, self.hold[h]))
+                    .collect(),
+                need: need - c,
+            });
+            slots.push(held);
+        }
+        let fills = self.sell_together(&orders);
+        needs
+            .iter()
+            .zip(from_cash)
+            .zip(slots.iter().zip(fills))
+            .map(|((&(i, need), c), (held, fill))| {
+                let mut got = c;
+                for (&h, (units, proceeds)) in held.iter().zip(fill) {
+                    self.hold[h] -= units;
+                    got += proceeds;
+                }
+                // The bisection stops on the side that raises enough: a sliver more.
+                self.cash[i] += (got - need).max(0.0);
+                got.min(need)
+            })
+            .collect()
     }
 
     fn cover(&self, w: usize) -> f64 {
@@ -221,6 +317,16 @@ impl World<'_> {
         self.coll[w] * self.prices[c.asset as usize] * (1.0 - c.haircut)
     }
 }
+
+/// Lots to sell (asset, units) and the cash they must raise, for [`World::sell_together`].
+struct Order {
+    lots: Vec<(usize, f64)>,
+    need: f64,
+}
+
+/// Most rounds of [`World::sell_together`] (each round solves every order against the
+/// others' previous sales; a handful suffice unless sellers crowd a very thin market).
+const MAX_POOL_ROUNDS: usize = 1000;
 
 fn small(x: f64, tol: f64) -> bool {
     x <= tol * x.abs().max(1.0)
@@ -336,10 +442,12 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                     call;
             }
             let mut share = vec![1.0; n];
-            for d in 0..n {
-                if owed_by[d] > 0.0 {
-                    share[d] = w.raise(d, owed_by[d]) / owed_by[d];
-                }
+            let needs: Vec<(usize, f64)> = (0..n)
+                .filter(|&d| owed_by[d] > 0.0)
+                .map(|d| (d, owed_by[d]))
+                .collect();
+            for (&(d, owed), got) in needs.iter().zip(w.raise_together(&needs)) {
+                share[d] = got / owed;
             }
             for &(wi, call) in &calls {
                 let c = net.collateral()[wi];
@@ -376,19 +484,35 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                 }
             }
             // Creditors of debtors that failed a call seize the collateral and sell what
-            // covers the loan.
-            for &(wi, _) in &calls {
+            // covers the loan, all of them together.
+            let seized: Vec<usize> = calls
+                .iter()
+                .map(|&(wi, _)| wi)
+                .filter(|&wi| {
+                    let d = net.exposures()[net.collateral()[wi].exposure as usize].debtor;
+                    share[d as usize] < 1.0 - 1e-12
+                })
+                .collect();
+            let orders: Vec<Order> = seized
+                .iter()
+                .map(|&wi| {
+                    let c = net.collateral()[wi];
+                    Order {
+                        lots: vec![(c.asset as usize, w.coll[wi])],
+                        need: w.amounts[c.exposure as usize],
+                    }
+                })
+                .collect();
+            let fills = w.sell_together(&orders);
+            for (&wi, fill) in seized.iter().zip(fills) {
                 let c = net.collateral()[wi];
                 let k = c.exposure as usize;
                 let e = net.exposures()[k];
                 let (d, cr, a) = (e.debtor as usize, e.creditor as usize, c.asset as usize);
-                if share[d] >= 1.0 - 1e-12 {
-                    continue;
-                }
-                let units = w
-                    .units_for(a, w.amounts[k])
-                    .map_or(w.coll[wi], |u| u.min(w.coll[wi]));
-                let proceeds = w.sell(a, units);
+                let (units, sold_for) = fill[0];
+                // What covers the loan goes to the creditor; a sliver over it stays.
+                let proceeds = sold_for.min(w.amounts[k]);
+                w.cash[d] += sold_for - proceeds;
                 w.coll[wi] -= units;
                 w.amounts[k] -= proceeds;
                 w.cash[cr] += proceeds;
@@ -406,17 +530,22 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         }
 
         // 2. Withdrawals.
+        // Every firm run on raises its demand at once, the sales pooled.
         if settings.runs {
+            let mut runs: Vec<(usize, f64, f64)> = Vec::new();
             for f in 0..n {
                 let phi = std::mem::take(&mut pending[f]);
                 if phi <= 0.0 || in_default[f] {
                     continue;
                 }
                 let demand: f64 = deposits_of[f].iter().map(|&k| phi * w.amounts[k]).sum();
-                if demand <= 0.0 {
-                    continue;
+                if demand > 0.0 {
+                    runs.push((f, phi, demand));
                 }
-                let got = w.raise(f, demand);
+            }
+            let needs: Vec<(usize, f64)> = runs.iter().map(|&(f, _, d)| (f, d)).collect();
+            let raised = w.raise_together(&needs);
+            for (&(f, phi, demand), got) in runs.iter().zip(raised) {
                 for &k in &deposits_of[f] {
                     let pay = phi * w.amounts[k] * got / demand;
                     w.amounts[k] -= pay;
@@ -515,25 +644,29 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
         // each asset's units go to market in one sale along the impact curve and every seller
         // gets the same average price, so the order of the firms' rows does not matter.
         if settings.fire_sales {
-            let mut orders: Vec<Vec<(usize, f64)>> = vec![Vec::new(); net.assets().len()];
+            let mut sellers = Vec::new();
+            let mut orders = Vec::new();
             for &i in &newly {
                 let i = i as usize;
+                let mut lots = Vec::new();
                 for h in w.holdings_of[i].clone() {
                     let units = std::mem::take(&mut w.hold[h]);
                     if units > 0.0 {
-                        orders[net.holdings()[h].asset as usize].push((i, units));
+                        lots.push((net.holdings()[h].asset as usize, units));
                     }
                 }
-            }
-            let mut sales = Vec::new();
-            for (a, sellers) in orders.iter().enumerate() {
-                let total: f64 = sellers.iter().map(|s| s.1).sum();
-                if sellers.is_empty() {
-                    continue;
+                if !lots.is_empty() {
+                    sellers.push(i);
+                    orders.push(Order {
+                        lots,
+                        need: f64::INFINITY,
+                    });
                 }
-                let price = w.sell(a, total) / total;
-                for &(i, units) in sellers {
-                    let got = price * units;
+            }
+            let fills = w.sell_together(&orders);
+            let mut sales = Vec::new();
+            for ((&i, o), fill) in sellers.iter().zip(&orders).zip(fills) {
+                for (&(a, _), (units, got)) in o.lots.iter().zip(fill) {
                     w.cash[i] += got;
                     changed |= got > 0.0;
                     sales.push(Event {

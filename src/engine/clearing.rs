@@ -619,6 +619,142 @@ impl System {
         }
     }
 
+    /// Exact joint solve of the payments and the stake values that rest on each other: a
+    /// firm in default paying out of a stake whose issuer's equity rests on that payment.
+    /// Alternating the two exact solves (payments for fixed stakes, stakes for fixed
+    /// payments) then crawls — each pass moves both by the product of the two slopes, which
+    /// can be close to 1 — and would stop at the pass cap.
+    ///
+    /// The active sets are read off the current values: firms of `set` paying strictly
+    /// between 0 and in full, and live stakes (issuer solvent or paying in full, positive
+    /// book equity) strictly between 0 and their book value. On those sets payments and
+    /// stakes are affine in each other, `x = c + N x` with `N ≥ 0`. The answer is taken only
+    /// if `I − N` is a nonsingular M-matrix (`(I − N) y = 1` has a positive solution, so the
+    /// fixed point on these sets is unique), the answer keeps every value within its bounds
+    /// and it lies below the current values (the iteration descends from above). Then `p`
+    /// and `values` take it and true is returned; otherwise nothing changes. Only tried when
+    /// some firm paying in part holds a stake with a value in between (else the two solves
+    /// do not feed each other). `O((f + s)³)` for `f` payments and `s` stakes.
+    fn solve_jointly(
+        &self,
+        set: &[u32],
+        in_default: &[bool],
+        p: &mut [f64],
+        equity_before: &[f64],
+        values: &mut [f64],
+    ) -> bool {
+        let tol = self.rules.tol;
+        let payers: Vec<usize> = set
+            .iter()
+            .map(|&i| i as usize)
+            .filter(|&i| p[i] > tol * self.scale(i) && !self.rules.pays_in_full(self.owes(i), p[i]))
+            .collect();
+        let live: Vec<usize> = (0..self.stakes.len())
+            .filter(|&k| {
+                let (_, d, book) = self.stakes[k];
+                let d = d as usize;
+                let in_full = !in_default[d] || self.rules.pays_in_full(self.owes(d), p[d]);
+                in_full && equity_before[d] > 0.0 && values[k] > 0.0 && values[k] < book
+            })
+            .collect();
+        let mut payer_row = std::collections::HashMap::with_capacity(payers.len());
+        for (r, &i) in payers.iter().enumerate() {
+            payer_row.insert(i, r);
+        }
+        if !live
+            .iter()
+            .any(|&k| payer_row.contains_key(&(self.stakes[k].0 as usize)))
+        {
+            return false;
+        }
+        let (f, m) = (payers.len(), payers.len() + live.len());
+        let mut stake_row = std::collections::HashMap::with_capacity(live.len());
+        for (r, &k) in live.iter().enumerate() {
+            stake_row.insert(k, f + r);
+        }
+        // Stakes by holder: the held ones in the system, the others at their values.
+        let mut held: Vec<Vec<usize>> = vec![Vec::new(); self.n];
+        for (k, &(holder, _, _)) in self.stakes.iter().enumerate() {
+            held[holder as usize].push(k);
+        }
+        // Rows `r` of `N` and `c`: a firm's external assets (slope `a_e`) and what it receives
+        // (slope `a_i`), with the unknowns among them moved into `N`.
+        let mut n_mat = vec![0.0; m * m];
+        let mut c = vec![0.0; m];
+        let fill = |row: &mut [f64], i: usize, a_e: f64, a_i: f64| -> f64 {
+            let mut ext = self.base_ext[i];
+            for &k in &held[i] {
+                match stake_row.get(&k) {
+                    Some(&col) => row[col] += a_e,
+                    None => ext += values[k],
+                }
+            }
+            let mut inflow = self.secured_recv[i];
+            let (idx, val) = self.pi_t.row(i);
+            for (&d, &pi) in idx.iter().zip(val) {
+                match payer_row.get(&(d as usize)) {
+                    Some(&col) => row[col] += a_i * pi,
+                    None => inflow += pi * p[d as usize],
+                }
+            }
+            a_e * ext + a_i * inflow
+        };
+        for (r, &j) in payers.iter().enumerate() {
+            // p_j = α e_j − s_j + β inflow_j.
+            let row = &mut n_mat[r * m..(r + 1) * m];
+            c[r] = fill(row, j, self.rules.alpha, self.rules.beta) - self.senior[j];
+        }
+        for (r, &k) in live.iter().enumerate() {
+            // v_k = book / E_d(0) · (realised_d − s_d − p̄_d).
+            let (_, d, book) = self.stakes[k];
+            let d = d as usize;
+            let scale = book / equity_before[d];
+            let (a_e, a_i) = if in_default[d] {
+                (self.rules.alpha, self.rules.beta)
+            } else {
+                (1.0, 1.0)
+            };
+            let row = &mut n_mat[(f + r) * m..(f + r + 1) * m];
+            let surplus = fill(row, d, a_e, a_i) - self.senior[d] - self.pbar[d];
+            c[f + r] = scale * surplus;
+            row.iter_mut().for_each(|x| *x *= scale);
+        }
+        let identity_minus = || -> Vec<f64> {
+            let mut a: Vec<f64> = n_mat.iter().map(|&x| -x).collect();
+            for r in 0..m {
+                a[r * m + r] += 1.0;
+            }
+            a
+        };
+        let mut ones = vec![1.0; m];
+        let contracting = solve_dense(&mut identity_minus(), &mut ones, m).is_some()
+            && ones.iter().all(|&y| y.is_finite() && y > 0.0);
+        if !contracting || solve_dense(&mut identity_minus(), &mut c, m).is_none() {
+            return false;
+        }
+        let within = |x: f64, cap: f64, now: f64| {
+            let slack = 1e-9 * cap.max(1.0);
+            x.is_finite() && x >= -slack && x <= cap + slack && x <= now + slack
+        };
+        let fits = payers
+            .iter()
+            .enumerate()
+            .all(|(r, &i)| within(c[r], self.pbar[i], p[i]))
+            && live
+                .iter()
+                .enumerate()
+                .all(|(r, &k)| within(c[f + r], self.stakes[k].2, values[k]));
+        if fits {
+            for (r, &i) in payers.iter().enumerate() {
+                p[i] = c[r].clamp(0.0, self.pbar[i]);
+            }
+            for (r, &k) in live.iter().enumerate() {
+                values[k] = c[f + r].clamp(0.0, self.stakes[k].2);
+            }
+        }
+        fits
+    }
+
     /// Equity of firm `i` given its external assets, what it receives and what it pays: zero
     /// when it pays less than it owes; otherwise what is left (for a firm held in default by
     /// force that still pays in full, net of default costs).
@@ -849,6 +985,11 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             // exactly for the current payments when it is small enough.
             if sys.stakes.len() <= EXACT_LIMIT {
                 sys.solve_stakes(&in_default, &p, &inflow, &equity_before, &mut stake_value);
+                // Payments resting on those stakes, and stakes on those payments, crawl
+                // together unless solved together.
+                if set.len() <= EXACT_LIMIT {
+                    sys.solve_jointly(&set, &in_default, &mut p, &equity_before, &mut stake_value);
+                }
             }
             add_stakes(&mut ext, &stake_value);
         }

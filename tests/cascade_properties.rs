@@ -360,14 +360,7 @@ fn two_sellers(a_first: bool) -> Network {
             amount: 8.5,
         }],
         assets: vec![thin_t()],
-        holdings: [a, b]
-            .iter()
-            .map(|&firm| Holding {
-                firm,
-                asset: 0,
-                units: 10.0,
-            })
-            .collect(),
+        holdings: ten_units_of_t([a, b]),
         ..Default::default()
     })
     .unwrap()
@@ -380,6 +373,18 @@ fn fall_on_two_sellers(net: &Network, fall: f64) -> Cascade {
         ..cascade_settings()
     };
     fall_of_t(net, fall, &solvency)
+}
+
+/// Holdings of 10 units of T (asset 0) for each of `firms`.
+fn ten_units_of_t(firms: [u32; 2]) -> Vec<Holding> {
+    firms
+        .iter()
+        .map(|&firm| Holding {
+            firm,
+            asset: 0,
+            units: 10.0,
+        })
+        .collect()
 }
 
 /// Asset T of the hand-derived cases: price 1, depth 10.
@@ -503,14 +508,7 @@ fn two_raisers(a_first: bool, margin: bool) -> Network {
             Vec::new()
         },
         assets: vec![thin_t(), u],
-        holdings: [a, b]
-            .iter()
-            .map(|&firm| Holding {
-                firm,
-                asset: 0,
-                units: 10.0,
-            })
-            .collect(),
+        holdings: ten_units_of_t([a, b]),
         ..Default::default()
     })
     .unwrap()

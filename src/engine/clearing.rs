@@ -42,7 +42,7 @@
 
 use rayon::prelude::*;
 
-use super::linalg::solve_dense;
+use super::linalg::{is_nonsingular_m_matrix, solve_dense};
 use super::{Cause, Contribution, PAR_THRESHOLD, Round};
 use crate::model::{BalanceSheet, Csr, Network};
 use crate::scenario::Marks;
@@ -550,10 +550,7 @@ impl System {
             a
         };
         let all: Vec<usize> = (0..m).collect();
-        let mut ones = vec![1.0; m];
-        let contracting = solve_dense(&mut identity_minus(&all, &all), &mut ones, m).is_some()
-            && ones.iter().all(|&x| x.is_finite() && x > 0.0);
-        if !contracting {
+        if !is_nonsingular_m_matrix(identity_minus(&all, &all), m) {
             return;
         }
         // Active sets (a principal pivoting method for this box-constrained linear
@@ -726,10 +723,9 @@ impl System {
             }
             a
         };
-        let mut ones = vec![1.0; m];
-        let contracting = solve_dense(&mut identity_minus(), &mut ones, m).is_some()
-            && ones.iter().all(|&y| y.is_finite() && y > 0.0);
-        if !contracting || solve_dense(&mut identity_minus(), &mut c, m).is_none() {
+        if !is_nonsingular_m_matrix(identity_minus(), m)
+            || solve_dense(&mut identity_minus(), &mut c, m).is_none()
+        {
             return false;
         }
         let within = |x: f64, cap: f64, now: f64| {

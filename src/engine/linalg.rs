@@ -44,6 +44,14 @@ pub(crate) fn solve_dense(a: &mut [f64], b: &mut [f64], n: usize) -> Option<()> 
     Some(())
 }
 
+/// Whether `I − N` (given as `a`, row-major `n × n`, with `N ≥ 0`) is a nonsingular
+/// M-matrix: `(I − N) y = 1` has a positive solution. Then `ρ(N) < 1`, so `x = c + N x` has
+/// exactly one solution and iterating it converges there. Consumes `a`.
+pub(crate) fn is_nonsingular_m_matrix(mut a: Vec<f64>, n: usize) -> bool {
+    let mut ones = vec![1.0; n];
+    solve_dense(&mut a, &mut ones, n).is_some() && ones.iter().all(|&y| y.is_finite() && y > 0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +66,15 @@ mod tests {
         let mut a = vec![1.0, -1.0, -1.0, 1.0];
         let mut b = vec![0.0, 0.0];
         assert!(solve_dense(&mut a, &mut b, 2).is_none());
+    }
+
+    #[test]
+    fn m_matrices_are_told_apart() {
+        // N = [[0, ½], [½, 0]]: ρ = ½, y = (2, 2).
+        assert!(is_nonsingular_m_matrix(vec![1.0, -0.5, -0.5, 1.0], 2));
+        // N = [[0, 2], [2, 0]]: ρ = 2, y = (−1, −1).
+        assert!(!is_nonsingular_m_matrix(vec![1.0, -2.0, -2.0, 1.0], 2));
+        // N = [[0, 1], [1, 0]]: ρ = 1, singular.
+        assert!(!is_nonsingular_m_matrix(vec![1.0, -1.0, -1.0, 1.0], 2));
     }
 }

@@ -1,4 +1,5 @@
-//! Dense linear solve for the small systems of the fictitious-default algorithm.
+//! Dense linear solves for the small systems of the exact solvers, and the M-matrix check that
+//! tells when their fixed points are unique.
 
 /// Solves `A x = b` in place by Gaussian elimination with partial pivoting. `a` is row-major
 /// `n × n`. Returns `None` when `A` is singular (pivot below `1e-13` times the largest entry

@@ -507,6 +507,27 @@ fn vocabulary<K: FromStr + Copy>(s: &str, all: &[K], spelling: fn(K) -> &'static
         .or_else(|| s.parse().ok())
 }
 
+/// The kind spelt `k` in the `kind` field of `row`, from the vocabulary `all`; an unknown
+/// spelling is reported there (`what`: "firm" or "exposure") with the accepted ones.
+fn known_kind<K: FromStr + Copy, R: Record + ?Sized>(
+    row: &mut Row<'_, R>,
+    k: &str,
+    what: &str,
+    all: &[K],
+    spelling: fn(K) -> &'static str,
+    expected: fn() -> String,
+) -> Option<K> {
+    let kind = vocabulary(k, all, spelling);
+    if kind.is_none() {
+        let loc = row.field_loc("kind");
+        row.fail(
+            loc,
+            format!("unknown {what} kind '{k}': expected one of {}", expected()),
+        );
+    }
+    kind
+}
+
 /// An id as a key of the tables that resolve references: held inline when short, as most ids
 /// are, so that looking one up does not follow a pointer to its text. Millions of lookups into
 /// a table of millions of ids are bound by such memory accesses.
@@ -628,20 +649,14 @@ impl<'k> Builder<'k> {
             row.missing("name", "a firm name");
         }
         let kind = match row.text("kind") {
-            Some(k) => match vocabulary(&k, FirmKind::ALL, FirmKind::as_str) {
-                Some(kind) => Some(kind),
-                None => {
-                    let loc = row.field_loc("kind");
-                    row.fail(
-                        loc,
-                        format!(
-                            "unknown firm kind '{k}': expected one of {}",
-                            FirmKind::expected()
-                        ),
-                    );
-                    None
-                }
-            },
+            Some(k) => known_kind(
+                &mut row,
+                &k,
+                "firm",
+                FirmKind::ALL,
+                FirmKind::as_str,
+                FirmKind::expected,
+            ),
             None if !row.has("kind") => {
                 row.missing("kind", &format!("one of {}", FirmKind::expected()));
                 None
@@ -771,23 +786,18 @@ impl<'k> Builder<'k> {
                 format!("self-exposure: firm '{id}' is both creditor and debtor"),
             );
         }
-        let kind = match row.required_text("kind", &self.exposure_kinds) {
-            Some(k) => match vocabulary(&k, ExposureKind::ALL, ExposureKind::as_str) {
-                Some(kind) => Some(kind),
-                None => {
-                    let loc = row.field_loc("kind");
-                    row.fail(
-                        loc,
-                        format!(
-                            "unknown exposure kind '{k}': expected one of {}",
-                            ExposureKind::expected()
-                        ),
-                    );
-                    None
-                }
-            },
-            None => None,
-        };
+        let kind = row
+            .required_text("kind", &self.exposure_kinds)
+            .and_then(|k| {
+                known_kind(
+                    &mut row,
+                    &k,
+                    "exposure",
+                    ExposureKind::ALL,
+                    ExposureKind::as_str,
+                    ExposureKind::expected,
+                )
+            });
         let amount = row.required_number("amount", check_amount);
         let asset = row.text("collateral_asset");
         // `Some(Err)`: present but bad, already reported.

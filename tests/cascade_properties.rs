@@ -570,3 +570,35 @@ fn firms_raising_cash_in_one_round_share_the_price() {
         }
     }
 }
+
+/// When the market cannot give the sellers of a step what they need together, they all sell
+/// everything at the pooled price and all fall short, whichever comes first in the table.
+/// C withdraws 50% of each deposit of 10: A and B must each raise 5. All 20 units of T fetch
+/// `10 (1 − e^−2)` = 8.6466, 4.3233 each < 5: both halt (`run`) and pay that. (One after the
+/// other, the first would have raised its 5 from 6.93 units and only the second would halt.)
+#[test]
+fn sellers_that_saturate_the_market_fall_short_together() {
+    let each = 5.0 * (1.0 - (-2.0f64).exp());
+    for a_first in [true, false] {
+        let net = two_raisers(a_first, false);
+        let shocks: Vec<Shock> = ["A", "B"]
+            .iter()
+            .map(|f| Shock::Withdrawal {
+                firm: (*f).into(),
+                fraction: 0.5,
+            })
+            .collect();
+        let marks = Marks::apply(&net, &shocks).unwrap();
+        let k = cascade(&net, &marks, &cascade_settings());
+        for f in [0, 1] {
+            assert!(k.halted[f], "firm {f} halts");
+            assert_eq!(k.cause[f], Some(contagion::engine::Cause::Run));
+            let paid = k
+                .events
+                .iter()
+                .find(|e| e.firm == f as u32 && e.kind == EventKind::Withdrawal)
+                .expect("a withdrawal");
+            crate::util::close("paid", paid.paid, each, 1e-9);
+        }
+    }
+}

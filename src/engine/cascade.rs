@@ -144,7 +144,8 @@ impl World<'_> {
     fn proceeds(&self, a: usize, units: f64) -> f64 {
         let (p, k) = (self.prices[a], self.rate(a));
         if k > 0.0 {
-            p * (1.0 - (-k * units).exp()) / k
+            // `1 − e^(−x)` without cancellation for small sales.
+            p * -(-k * units).exp_m1() / k
         } else {
             p * units
         }
@@ -165,27 +166,16 @@ impl World<'_> {
     /// smallest that raises its `need` given what the others sell (1 when even all of its
     /// lots fall short; `f64::INFINITY` sells everything).
     ///
-    /// The fractions are the least solution of these coupled conditions. From zero, rounds
-    /// in which every order solves for its own fraction (by bisection: its proceeds rise
-    /// with it) against the others' units of the previous round rise to it: more units
-    /// sold by the others lower the price, so every order needs at least as much as
-    /// before. Returns, per order, the units sold and the proceeds of each lot.
-    fn sell_together(&mut self, orders: &[Order]) -> Vec<Vec<(f64, f64)>> {
+    /// With `V_o(f)` what all of order `o`'s lots fetch at the average prices of the sales
+    /// that the fractions `f` make, the fractions solve `f_o = min(1, need_o / V_o(f))`. The
+    /// right side rises with every fraction (more units sold, lower average prices), so
+    /// iterating it from zero rises to the least solution; each round costs one average
+    /// price per asset and one pass over the lots. Returns, per order, whether it sold
+    /// everything, and the units sold and the proceeds of each lot. An order that did not
+    /// sell everything raised its need: at the solution exactly, in the returned proceeds to
+    /// within rounding (or the round cap).
+    fn sell_together(&mut self, orders: &[Order]) -> Vec<(bool, Vec<(f64, f64)>)> {
         let assets = self.prices.len();
-        // Units of each asset per order, and in all orders for given fractions.
-        let own: Vec<Vec<(usize, f64)>> = orders
-            .iter()
-            .map(|o| {
-                let mut by_asset: Vec<(usize, f64)> = Vec::new();
-                for &(a, u) in &o.lots {
-                    match by_asset.iter_mut().find(|x| x.0 == a) {
-                        Some(x) => x.1 += u,
-                        None => by_asset.push((a, u)),
-                    }
-                }
-                by_asset
-            })
-            .collect();
         let totals = |f: &[f64]| -> Vec<f64> {
             let mut q = vec![0.0; assets];
             for (o, &fo) in orders.iter().zip(f) {
@@ -195,47 +185,30 @@ impl World<'_> {
             }
             q
         };
-        // Average price of a sale of `q` units of `a` (the price itself for none).
-        let average = |a: usize, q: f64| -> f64 {
-            if q > 0.0 {
-                self.proceeds(a, q) / q
-            } else {
-                self.prices[a]
-            }
-        };
         let mut f = vec![0.0; orders.len()];
         for _ in 0..MAX_POOL_ROUNDS {
             let q = totals(&f);
-            let next: Vec<f64> = orders
-                .iter()
-                .zip(&own)
-                .zip(&f)
-                .map(|((o, mine), &fo)| {
-                    let raised = |x: f64| -> f64 {
-                        mine.iter()
-                            .map(|&(a, u)| x * u * average(a, q[a] - fo * u + x * u))
-                            .sum()
-                    };
-                    if o.need.is_infinite() || raised(1.0) <= o.need {
-                        return 1.0;
+            // Average price of each asset's sale (the price itself for none).
+            let average: Vec<f64> = (0..assets)
+                .map(|a| {
+                    if q[a] > 0.0 {
+                        self.proceeds(a, q[a]) / q[a]
+                    } else {
+                        self.prices[a]
                     }
-                    let (mut lo, mut hi) = (0.0f64, 1.0f64);
-                    loop {
-                        let mid = 0.5 * (lo + hi);
-                        if mid <= lo || mid >= hi {
-                            break; // adjacent doubles
-                        }
-                        if raised(mid) < o.need {
-                            lo = mid;
-                        } else {
-                            hi = mid;
-                        }
-                    }
-                    hi
                 })
                 .collect();
-            let settled = next.iter().zip(&f).all(|(a, b)| (a - b).abs() <= 1e-15);
-            f = next;
+            let mut settled = true;
+            for (o, fo) in orders.iter().zip(f.iter_mut()) {
+                let worth: f64 = o.lots.iter().map(|&(a, u)| u * average[a]).sum();
+                let next = if o.need.is_infinite() || worth <= o.need {
+                    1.0
+                } else {
+                    o.need / worth
+                };
+                settled &= (next - *fo).abs() <= 1e-14 * next;
+                *fo = next;
+            }
             if settled {
                 break;
             }
@@ -254,13 +227,15 @@ impl World<'_> {
             .iter()
             .zip(&f)
             .map(|(o, &fo)| {
-                o.lots
+                let lots = o
+                    .lots
                     .iter()
                     .map(|&(a, u)| {
                         let units = if fo >= 1.0 { u } else { fo * u };
                         (units, units * price[a])
                     })
-                    .collect()
+                    .collect();
+                (fo >= 1.0, lots)
             })
             .collect()
     }
@@ -299,15 +274,18 @@ impl World<'_> {
             .iter()
             .zip(from_cash)
             .zip(slots.iter().zip(fills))
-            .map(|((&(i, need), c), (held, fill))| {
+            .map(|((&(i, need), c), (held, (all, fill)))| {
                 let mut got = c;
                 for (&h, (units, proceeds)) in held.iter().zip(fill) {
                     self.hold[h] -= units;
                     got += proceeds;
                 }
-                // The bisection stops on the side that raises enough: a sliver more.
-                self.cash[i] += (got - need).max(0.0);
-                got.min(need)
+                if all && got < need {
+                    return got;
+                }
+                // Raised its need (any rounding sliver over or under stays in its cash).
+                self.cash[i] = (self.cash[i] + got - need).max(0.0);
+                need
             })
             .collect()
     }
@@ -324,8 +302,9 @@ struct Order {
     need: f64,
 }
 
-/// Most rounds of [`World::sell_together`] (each round solves every order against the
-/// others' previous sales; a handful suffice unless sellers crowd a very thin market).
+/// Most rounds of [`World::sell_together`] (each round moves every fraction to what the
+/// previous round's prices call for; a handful suffice unless sellers crowd a very thin
+/// market).
 const MAX_POOL_ROUNDS: usize = 1000;
 
 fn small(x: f64, tol: f64) -> bool {
@@ -509,10 +488,16 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
                 let k = c.exposure as usize;
                 let e = net.exposures()[k];
                 let (d, cr, a) = (e.debtor as usize, e.creditor as usize, c.asset as usize);
-                let (units, sold_for) = fill[0];
-                // What covers the loan goes to the creditor; a sliver over it stays.
-                let proceeds = sold_for.min(w.amounts[k]);
-                w.cash[d] += sold_for - proceeds;
+                let (all, lots) = fill;
+                let (units, sold_for) = lots[0];
+                // What covers the loan goes to the creditor (the loan itself unless the
+                // collateral fell short; any rounding sliver over it stays with the debtor).
+                let proceeds = if all {
+                    sold_for.min(w.amounts[k])
+                } else {
+                    w.amounts[k]
+                };
+                w.cash[d] += (sold_for - proceeds).max(0.0);
                 w.coll[wi] -= units;
                 w.amounts[k] -= proceeds;
                 w.cash[cr] += proceeds;
@@ -665,7 +650,7 @@ pub fn cascade(net: &Network, marks: &Marks, settings: &Settings) -> Cascade {
             }
             let fills = w.sell_together(&orders);
             let mut sales = Vec::new();
-            for ((&i, o), fill) in sellers.iter().zip(&orders).zip(fills) {
+            for ((&i, o), (_, fill)) in sellers.iter().zip(&orders).zip(fills) {
                 for (&(a, _), (units, got)) in o.lots.iter().zip(fill) {
                     w.cash[i] += got;
                     changed |= got > 0.0;

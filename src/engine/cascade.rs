@@ -160,6 +160,20 @@ impl World<'_> {
         got
     }
 
+    /// Average price of a sale of `q[a]` units of each asset `a` now (its price for none).
+    fn averages(&self, q: &[f64]) -> Vec<f64> {
+        q.iter()
+            .enumerate()
+            .map(|(a, &units)| {
+                if units > 0.0 {
+                    self.proceeds(a, units) / units
+                } else {
+                    self.prices[a]
+                }
+            })
+            .collect()
+    }
+
     /// Sells for every order the same fraction of each of its lots, all orders together:
     /// each asset's units go to market as one sale along the impact curve and every seller
     /// gets that sale's average price, so no order comes first. An order's fraction is the
@@ -187,17 +201,7 @@ impl World<'_> {
         };
         let mut f = vec![0.0; orders.len()];
         for _ in 0..MAX_POOL_ROUNDS {
-            let q = totals(&f);
-            // Average price of each asset's sale (the price itself for none).
-            let average: Vec<f64> = (0..assets)
-                .map(|a| {
-                    if q[a] > 0.0 {
-                        self.proceeds(a, q[a]) / q[a]
-                    } else {
-                        self.prices[a]
-                    }
-                })
-                .collect();
+            let average = self.averages(&totals(&f));
             let mut settled = true;
             for (o, fo) in orders.iter().zip(f.iter_mut()) {
                 let worth: f64 = o.lots.iter().map(|&(a, u)| u * average[a]).sum();
@@ -214,15 +218,12 @@ impl World<'_> {
             }
         }
         let q = totals(&f);
-        let price: Vec<f64> = (0..assets)
-            .map(|a| {
-                if q[a] > 0.0 {
-                    self.sell(a, q[a]) / q[a]
-                } else {
-                    self.prices[a]
-                }
-            })
-            .collect();
+        let price = self.averages(&q);
+        for (a, &units) in q.iter().enumerate() {
+            if units > 0.0 {
+                self.sell(a, units);
+            }
+        }
         orders
             .iter()
             .zip(&f)

@@ -955,6 +955,7 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
         }
     }
     let mut passes = 0usize;
+    let (mut joint_next, mut joint_wait) = (0usize, 0usize);
     loop {
         iterations += 1;
         passes += 1;
@@ -982,9 +983,21 @@ pub fn clear_state(st: &State, settings: &Settings) -> Clearing {
             if sys.stakes.len() <= EXACT_LIMIT {
                 sys.solve_stakes(&in_default, &p, &inflow, &equity_before, &mut stake_value);
                 // Payments resting on those stakes, and stakes on those payments, crawl
-                // together unless solved together.
-                if set.len() <= EXACT_LIMIT {
-                    sys.solve_jointly(&set, &in_default, &mut p, &equity_before, &mut stake_value);
+                // together unless solved together. A joint solve that found nothing to do
+                // or no answer is retried after twice as many passes each time, so a large
+                // system it cannot settle does not pay a dense solve on every pass.
+                if set.len() <= EXACT_LIMIT && passes >= joint_next {
+                    let solved = sys.solve_jointly(
+                        &set,
+                        &in_default,
+                        &mut p,
+                        &equity_before,
+                        &mut stake_value,
+                    );
+                    if !solved {
+                        joint_wait = (2 * joint_wait).max(1);
+                        joint_next = passes + joint_wait;
+                    }
                 }
             }
             add_stakes(&mut ext, &stake_value);

@@ -689,6 +689,15 @@ fn solve_closed_form(lambda: &[Vec<f64>], b: &[f64]) -> Vec<f64> {
     x
 }
 
+/// The threshold cascade or DebtRank, as `s.model` says.
+fn buffer_model(net: &Network, m: &Marks, s: &Settings) -> BufferOutcome {
+    if s.model == Model::Threshold {
+        threshold(net, m, s)
+    } else {
+        debtrank(net, m, s)
+    }
+}
+
 fn check_invariants(what: &str, c: &BufferOutcome) {
     for i in 0..c.distress.len() {
         let h = c.distress[i];
@@ -752,11 +761,7 @@ proptest! {
             Settings { nl_alpha: 3.0, ..dr(Variant::Nonlinear) },
             furfine(0.3),
         ] {
-            let run = |x: &Random| if s.model == Model::Threshold {
-                threshold(&x.net, &equity_marks(x, 1.0), &s)
-            } else {
-                debtrank(&x.net, &equity_marks(x, 1.0), &s)
-            };
+            let run = |x: &Random| buffer_model(&x.net, &equity_marks(x, 1.0), &s);
             let (a, b) = (run(&r), run(&rev));
             for i in 0..n {
                 let j = n - 1 - i;
@@ -789,11 +794,7 @@ proptest! {
             furfine(0.0),
             furfine(0.4),
         ] {
-            let c = if s.model == Model::Threshold {
-                threshold(&r.net, &m, &s)
-            } else {
-                debtrank(&r.net, &m, &s)
-            };
+            let c = buffer_model(&r.net, &m, &s);
             check_invariants(&format!("{:?} {:?}", s.model, s.variant), &c);
         }
     }
@@ -808,11 +809,7 @@ proptest! {
             Settings { nl_alpha: 3.0, ..dr(Variant::Nonlinear) },
             furfine(0.3),
         ] {
-            let run = |m: &Marks| if s.model == Model::Threshold {
-                threshold(&r.net, m, &s)
-            } else {
-                debtrank(&r.net, m, &s)
-            };
+            let run = |m: &Marks| buffer_model(&r.net, m, &s);
             let (a, b) = (run(&small), run(&large));
             for i in 0..a.distress.len() {
                 prop_assert!(b.distress[i] >= a.distress[i] - 1e-9,

@@ -354,6 +354,8 @@ struct System {
     secured_recv: Vec<f64>,
     /// Stakes: (holder, issuer, book value).
     stakes: Vec<(u32, u32, f64)>,
+    /// Indices into `stakes` of the stakes each holder holds (holders only).
+    held: std::collections::HashMap<u32, Vec<usize>>,
 }
 
 impl System {
@@ -415,6 +417,10 @@ impl System {
             (e.kind.is_debt() && unsecured > 0.0)
                 .then(|| (e.creditor, e.debtor, unsecured / pbar[e.debtor as usize]))
         });
+        let mut held: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+        for (k, &(holder, _, _)) in stakes.iter().enumerate() {
+            held.entry(holder).or_default().push(k);
+        }
         Self {
             n,
             rules: Rules::of(s),
@@ -425,7 +431,32 @@ impl System {
             secured_paid,
             secured_recv,
             stakes,
+            held,
         }
+    }
+
+    /// The stakes firm `i` holds (indices into `stakes`).
+    fn held_by(&self, i: usize) -> &[usize] {
+        self.held.get(&(i as u32)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether firm `i` pays strictly between nothing and in full.
+    fn pays_in_part(&self, i: usize, p: f64) -> bool {
+        p > self.rules.tol * self.scale(i) && !self.rules.pays_in_full(self.owes(i), p)
+    }
+
+    /// Whether stake `k` moves with its issuer's equity: the issuer has positive book equity
+    /// and is solvent or, in default, still pays in full (else the stake is worth nothing).
+    fn stake_is_live(
+        &self,
+        k: usize,
+        in_default: &[bool],
+        p: &[f64],
+        equity_before: &[f64],
+    ) -> bool {
+        let d = self.stakes[k].1 as usize;
+        let in_full = !in_default[d] || self.rules.pays_in_full(self.owes(d), p[d]);
+        in_full && equity_before[d] > 0.0
     }
 
     /// What firm `i` owes.
@@ -487,13 +518,8 @@ impl System {
         equity_before: &[f64],
         values: &mut [f64],
     ) {
-        // A firm in default keeps equity only while it pays in full.
         let live: Vec<usize> = (0..self.stakes.len())
-            .filter(|&k| {
-                let d = self.stakes[k].1 as usize;
-                let in_full = !in_default[d] || self.rules.pays_in_full(self.owes(d), p[d]);
-                in_full && equity_before[d] > 0.0
-            })
+            .filter(|&k| self.stake_is_live(k, in_default, p, equity_before))
             .collect();
         // Nothing strictly between the clamps: nothing crawls.
         if !live
@@ -506,10 +532,6 @@ impl System {
         let mut pos = std::collections::HashMap::with_capacity(m);
         for (r, &k) in live.iter().enumerate() {
             pos.insert(k, r);
-        }
-        let mut held: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
-        for (k, &(holder, _, _)) in self.stakes.iter().enumerate() {
-            held.entry(holder).or_default().push(k);
         }
         // f_r(v) = clamp(c[r] + Σ_col coef[r][col] v[col], 0, book[r]) over the live stakes.
         let mut coef = vec![0.0; m * m];
@@ -527,7 +549,7 @@ impl System {
                 1.0
             };
             let mut held_fixed = 0.0;
-            for &j in held.get(&d).map_or(&[][..], Vec::as_slice) {
+            for &j in self.held_by(di) {
                 match pos.get(&j) {
                     Some(&col) => coef[r * m + col] += scale * slope,
                     None => held_fixed += values[j],
@@ -640,18 +662,17 @@ impl System {
         equity_before: &[f64],
         values: &mut [f64],
     ) -> bool {
-        let tol = self.rules.tol;
         let payers: Vec<usize> = set
             .iter()
             .map(|&i| i as usize)
-            .filter(|&i| p[i] > tol * self.scale(i) && !self.rules.pays_in_full(self.owes(i), p[i]))
+            .filter(|&i| self.pays_in_part(i, p[i]))
             .collect();
         let live: Vec<usize> = (0..self.stakes.len())
             .filter(|&k| {
-                let (_, d, book) = self.stakes[k];
-                let d = d as usize;
-                let in_full = !in_default[d] || self.rules.pays_in_full(self.owes(d), p[d]);
-                in_full && equity_before[d] > 0.0 && values[k] > 0.0 && values[k] < book
+                let book = self.stakes[k].2;
+                self.stake_is_live(k, in_default, p, equity_before)
+                    && values[k] > 0.0
+                    && values[k] < book
             })
             .collect();
         let mut payer_row = std::collections::HashMap::with_capacity(payers.len());
@@ -669,18 +690,14 @@ impl System {
         for (r, &k) in live.iter().enumerate() {
             stake_row.insert(k, f + r);
         }
-        // Stakes by holder: the held ones in the system, the others at their values.
-        let mut held: Vec<Vec<usize>> = vec![Vec::new(); self.n];
-        for (k, &(holder, _, _)) in self.stakes.iter().enumerate() {
-            held[holder as usize].push(k);
-        }
         // Rows `r` of `N` and `c`: a firm's external assets (slope `a_e`) and what it receives
         // (slope `a_i`), with the unknowns among them moved into `N`.
         let mut n_mat = vec![0.0; m * m];
         let mut c = vec![0.0; m];
         let fill = |row: &mut [f64], i: usize, a_e: f64, a_i: f64| -> f64 {
             let mut ext = self.base_ext[i];
-            for &k in &held[i] {
+            // Stakes held: those in the system as unknowns, the others at their values.
+            for &k in self.held_by(i) {
                 match stake_row.get(&k) {
                     Some(&col) => row[col] += a_e,
                     None => ext += values[k],
@@ -804,11 +821,7 @@ impl System {
         let free: Vec<u32> = set
             .iter()
             .copied()
-            .filter(|&i| {
-                let i = i as usize;
-                p[i] > self.rules.tol * self.scale(i)
-                    && p[i] < self.pbar[i] * (1.0 - self.rules.tol)
-            })
+            .filter(|&i| self.pays_in_part(i as usize, p[i as usize]))
             .collect();
         let m = free.len();
         if m == 0 {

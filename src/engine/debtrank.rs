@@ -40,7 +40,7 @@
 //! # Algorithm and cost
 //! Event-driven. Each round, the firms whose stress rose by more than the tolerance (the
 //! frontier) set what they pass on; the creditors they reach each sum what they receive over
-//! their own row of `Λ`, always in the same order, and update. When a quarter of the firms or
+//! their own row of `Λ`, always in the same order (increasing debtor index), and update. When a quarter of the firms or
 //! more are in the frontier, the round sums every row that can still take stress (most would
 //! be reached anyway). Firms at stress 1 take nothing more. A sparse round costs the rows of
 //! the creditors reached, a dense one `O(m)`; a run costs the part of the network it reaches
@@ -51,8 +51,10 @@
 //!
 //! Because every firm's sum runs in a fixed order, the result does not depend on the order in
 //! which firms are visited, on which rounds run densely, or on the thread count; a [`Batch`]
-//! runs several failure scenarios in lanes and gives each the very same bits as a single run
-//! (`rank` uses it for single-hit DebtRank). A [`Sweeper`] runs linear and non-linear
+//! runs several failure scenarios in lanes and gives each the very same bits as a single run.
+//! [`SingleHits`] runs single-hit failure scenarios one by one with the same bits, pushing
+//! each distressed firm's stress along its exposures in increasing debtor order, so that each
+//! creditor receives its terms in the order of its row (`rank` uses it). A [`Sweeper`] runs linear and non-linear
 //! scenarios in lanes by Gauss–Seidel sweeps, for callers that need only final states
 //! (`rank`): the same fixed point to within the tolerance, with fewer passes.
 //! The one-scenario [`debtrank`] also computes the spectral radius of `Λ`, alongside the
@@ -62,7 +64,9 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+mod hits;
 mod sweep;
+pub use hits::SingleHits;
 pub use sweep::Sweeper;
 
 use super::buffers::{
@@ -91,7 +95,8 @@ const FULL: u8 = 16;
 pub struct Leverage {
     losses: LossNetwork,
     /// `Λ` by creditor: row `i` lists `(j, Λ_ij = A_ij / E_i)` for creditors with `E_i > 0`,
-    /// in a fixed order: the order of every sum of increments a firm receives.
+    /// in increasing debtor index: the order of every sum of increments a firm receives
+    /// (pulled over the row, or pushed by debtors visited in index order).
     by_creditor: Csr,
     /// Whom each firm's distress can reach: the creditors of its exposures (a superset of
     /// the nonzero entries of its column of `Λ`).
@@ -151,10 +156,11 @@ impl Leverage {
     }
 
     fn assemble(losses: LossNetwork, reach: Reach) -> Self {
-        let by_creditor = losses.at_risk.filter_map(|i, _, a| {
+        let mut by_creditor = losses.at_risk.filter_map(|i, _, a| {
             let e = losses.buffer[i];
             (e > 0.0).then_some(a / e)
         });
+        by_creditor.sort_rows();
         let mut has_creditors = vec![false; losses.n()];
         for i in 0..losses.n() {
             for &j in by_creditor.row(i).0 {

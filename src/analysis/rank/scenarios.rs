@@ -1,8 +1,9 @@
 //! The DebtRank scenarios of `rank`: every firm failing alone.
 //!
-//! Single-hit DebtRank runs every scenario in [`Batch`]es: its answer depends on
-//! the order of the rounds (a firm passes its stress on once, when first distressed), so it
-//! runs exactly as a single `simulate` does, bit for bit.
+//! Single-hit DebtRank runs every scenario in a [`SingleHits`] workspace: its answer depends
+//! on the order of the rounds (a firm passes its stress on once, when first distressed), so it
+//! runs round by round as a single `simulate` does, with the same bits, but pushing each
+//! distressed firm's stress along its exposures once instead of summing whole rows.
 //!
 //! Linear and non-linear DebtRank only need each scenario's final state, the least fixed
 //! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They run in
@@ -33,7 +34,7 @@ use super::{LANES, Partial, merge};
 /// than eight or thirty-two on networks of 10⁴ firms).
 const SWEEP_LANES: usize = 16;
 use crate::engine::buffers::Impact;
-use crate::engine::debtrank::{Batch, Leverage, Sweeper};
+use crate::engine::debtrank::{Leverage, SingleHits, Sweeper};
 use crate::settings::{Settings, Variant};
 
 /// Most reference scenarios: with `k` seeds spread over the firms, a cascade that topples
@@ -136,8 +137,8 @@ fn deal<W: Send>(
         .collect()
 }
 
-/// Runs single-hit scenarios in [`Batch`]es of [`LANES`] consecutive firms, one batch per
-/// thread ([`deal`]).
+/// Runs single-hit scenarios one at a time in [`SingleHits`] workspaces, one per thread
+/// ([`deal`]), dealt out in chunks of [`LANES`] consecutive firms.
 fn single_hit(
     lev: &Leverage,
     settings: &Settings,
@@ -148,14 +149,15 @@ fn single_hit(
     let sources: Vec<usize> = firms.clone().collect();
     let chunks: Vec<&[usize]> = sources.chunks(LANES).collect();
     let parts: Vec<Partial> = deal(chunks.len(), |mine| {
-        let mut batch = Batch::<LANES>::new(lev, settings);
+        let mut ws = SingleHits::new(lev);
         let mut out = Vec::new();
         let mut counts = vec![0u32; n];
         for c in mine {
-            let chunk = chunks[c];
-            let imps = batch.impacts_of_failures(lev, settings, chunk, |_, i| counts[i] += 1);
-            chunk.iter().for_each(|_| tick());
-            out.extend(chunk.iter().copied().zip(imps));
+            for &s in chunks[c] {
+                let imp = ws.impact_of_failure(lev, settings, s, |i| counts[i] += 1);
+                out.push((s, imp));
+                tick();
+            }
         }
         (out, counts)
     });
@@ -321,7 +323,7 @@ fn for_each_bit(set: &[u64], mut f: impl FnMut(usize)) {
 mod tests {
     use super::*;
     use crate::analysis::generate::{GenSpec, Topology, generate};
-    use crate::engine::debtrank::Workspace;
+    use crate::engine::debtrank::{Batch, Workspace};
     use crate::scenario::Marks;
 
     fn leverage(firms: usize, capital_ratio: f64) -> Leverage {
@@ -355,9 +357,8 @@ mod tests {
         assert_eq!(counts, want);
     }
 
-    /// Every lane of a [`Batch`] (what `rank` runs single-hit DebtRank on, and what the
-    /// library offers for the other variants) gives the figures and defaults of a single run,
-    /// to the last bit.
+    /// Every lane of a [`Batch`] (what the library offers for running scenarios in lanes)
+    /// gives the figures and defaults of a single run, to the last bit.
     #[test]
     fn batch_lanes_equal_single_runs_bit_for_bit() {
         let lev = leverage(300, 0.04);

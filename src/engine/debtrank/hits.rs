@@ -1,0 +1,338 @@
+//! Single-hit failure scenarios one after another, by pushing stress along exposures.
+//!
+//! In single-hit DebtRank a firm passes its stress on once, in the round after it is first
+//! distressed, so a scenario visits each exposure of the firms it reaches once. A [`Workspace`]
+//! instead has every creditor a round reaches sum its whole row of `Λ`, and a creditor whose
+//! debtors are distressed in different rounds sums its row once per round; a [`Batch`] runs
+//! its lanes in lockstep, so every firm a lane reaches sums its row in every round any lane is
+//! active. [`SingleHits`] does one scenario at a time with one pass over the exposures of the
+//! firms reached: each distressed firm, taken in increasing index order, adds what it passes
+//! on to its creditors' inboxes. Since the rows of `Λ` are in increasing debtor order, every
+//! inbox receives its terms in the order of its row, so the sums — and every figure — are the
+//! same bits as a [`Workspace`] run.
+//!
+//! State: `O(n)` per workspace, reset only where the last scenario reached.
+//!
+//! [`Workspace`]: super::Workspace
+//! [`Batch`]: super::Batch
+
+use super::{Leverage, absorb_one, lane_impact, snap};
+use crate::engine::buffers::{Impact, TOUCHED};
+use crate::model::Csr;
+use crate::settings::Settings;
+
+/// Firm flag: distressed in this scenario (or in default from the start); passes stress on
+/// at most once.
+const HIT: u8 = 4;
+
+/// Reusable state for single-hit scenarios "firm `s` alone fails" on one [`Leverage`].
+///
+/// Memory: about `18 n` bytes.
+#[derive(Debug, Clone)]
+pub struct SingleHits {
+    h: Vec<f64>,
+    /// What this round's distressed debtors pass on, not yet taken.
+    inbox: Vec<f64>,
+    flags: Vec<u8>,
+    /// Firms distressed in this scenario (the only ones whose state changes): the first
+    /// `n_touched` entries of a buffer of `n + 1`, written unconditionally and advanced only
+    /// for a firm distressed for the first time.
+    touched: Vec<u32>,
+    n_touched: usize,
+    /// Creditors reached in this round.
+    receiving: Bits,
+    /// Firms passing stress on in this round and in the next, as bit sets (visited in
+    /// increasing index order), with the span of words in use.
+    now: Bits,
+    next: Bits,
+}
+
+/// A bit set over the firms that remembers the span of words it may have set.
+#[derive(Debug, Clone)]
+struct Bits {
+    words: Vec<u64>,
+    lo: usize,
+    hi: usize,
+}
+
+impl Bits {
+    fn new(n: usize) -> Self {
+        Self {
+            words: vec![0; n.div_ceil(64)],
+            lo: usize::MAX,
+            hi: 0,
+        }
+    }
+
+    /// Adds firm `i` when `yes` (without a branch).
+    #[inline(always)]
+    fn insert_if(&mut self, i: usize, yes: bool) {
+        let w = i / 64;
+        self.words[w] |= u64::from(yes) << (i % 64);
+        // `w` itself, or a span that changes nothing.
+        let (lo, hi) = if yes { (w, w + 1) } else { (usize::MAX, 0) };
+        self.lo = self.lo.min(lo);
+        self.hi = self.hi.max(hi);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words[self.lo.min(self.hi)..self.hi]
+            .iter()
+            .all(|&w| w == 0)
+    }
+
+    /// Empties the set.
+    fn clear(&mut self) {
+        if self.lo < self.hi {
+            self.words[self.lo..self.hi].fill(0);
+        }
+        self.lo = usize::MAX;
+        self.hi = 0;
+    }
+}
+
+impl SingleHits {
+    /// Allocates the state for `lev`.
+    pub fn new(lev: &Leverage) -> Self {
+        let n = lev.n();
+        let mut s = Self {
+            h: vec![0.0; n],
+            inbox: vec![0.0; n],
+            flags: vec![0; n],
+            touched: vec![0; n + 1],
+            n_touched: 0,
+            receiving: Bits::new(n),
+            now: Bits::new(n),
+            next: Bits::new(n),
+        };
+        for i in 0..n {
+            s.set_baseline(lev, i);
+        }
+        s
+    }
+
+    /// Before any shock: firms without a buffer are at stress 1 and pass nothing on.
+    fn set_baseline(&mut self, lev: &Leverage, i: usize) {
+        let insolvent = lev.losses().insolvent(i);
+        self.h[i] = if insolvent { 1.0 } else { 0.0 };
+        self.inbox[i] = 0.0;
+        self.flags[i] = if insolvent { HIT } else { 0 };
+    }
+
+    /// The scenario "firm `s` alone fails" (stress 1): the DebtRank, defaults and losses it
+    /// causes among the other firms, the same bits as
+    /// [`Workspace::impact_of_failure`](super::Workspace::impact_of_failure). `on_default(i)`
+    /// is called for every other firm `i` that defaults, in firm order.
+    pub fn impact_of_failure(
+        &mut self,
+        lev: &Leverage,
+        settings: &Settings,
+        s: usize,
+        on_default: impl FnMut(usize),
+    ) -> Impact {
+        let tol = settings.tolerance;
+        for k in 0..self.n_touched {
+            self.set_baseline(lev, self.touched[k] as usize);
+        }
+        self.now.clear();
+        self.next.clear();
+        self.receiving.clear();
+        // Round 0: `s` fails (a firm without a buffer fails outright and passes its whole
+        // exposure on).
+        self.touched[0] = s as u32;
+        self.n_touched = 1;
+        self.flags[s] |= HIT | TOUCHED;
+        self.h[s] = snap(1.0, tol).max(self.h[s]);
+        self.now.insert_if(s, lev.has_creditors(s));
+        let by_debtor = lev.by_debtor();
+        let mut converged = true;
+        let mut t = 0usize;
+        while !self.now.is_empty() {
+            if t >= settings.max_iterations {
+                converged = false;
+                break;
+            }
+            t += 1;
+            self.pass(by_debtor);
+            self.take(lev, tol);
+            std::mem::swap(&mut self.now, &mut self.next);
+        }
+        self.sort_touched();
+        lane_impact(
+            lev,
+            &self.touched[..self.n_touched],
+            s,
+            |i| self.h[i],
+            converged,
+            on_default,
+        )
+    }
+
+    /// Every distressed firm, in increasing index order, adds its stress level times its
+    /// capped impacts to its creditors' inboxes and marks them as receiving (also those at
+    /// stress 1, for whom it changes nothing: no branch depends on the data, and no step
+    /// waits for a load of the step before). Empties `now`.
+    #[inline(always)]
+    fn pass(&mut self, by_debtor: &Csr) {
+        let (h, inbox, receiving) = (&self.h, &mut self.inbox, &mut self.receiving);
+        for w in self.now.lo..self.now.hi {
+            let mut bits = std::mem::take(&mut self.now.words[w]);
+            while bits != 0 {
+                let j = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let level = h[j];
+                let (idx, val) = by_debtor.row(j);
+                let (Some(&first), Some(&last)) = (idx.first(), idx.last()) else {
+                    continue;
+                };
+                for (&i, &lam) in idx.iter().zip(val) {
+                    let iu = i as usize;
+                    inbox[iu] += lam.min(1.0) * level;
+                    receiving.words[iu / 64] |= 1 << (iu % 64);
+                }
+                // Rows of `Λ` by debtor are in increasing creditor order.
+                receiving.lo = receiving.lo.min(first as usize / 64);
+                receiving.hi = receiving.hi.max(last as usize / 64 + 1);
+            }
+        }
+        self.now.lo = usize::MAX;
+        self.now.hi = 0;
+    }
+
+    /// The creditors reached take their inboxes, in increasing index order; those distressed
+    /// for the first time join `next` (when they have creditors of their own). Empties
+    /// `receiving`.
+    #[inline(always)]
+    fn take(&mut self, lev: &Leverage, tol: f64) {
+        let mut count = self.n_touched;
+        for w in self.receiving.lo..self.receiving.hi {
+            let mut bits = std::mem::take(&mut self.receiving.words[w]);
+            while bits != 0 {
+                let iu = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let a = std::mem::replace(&mut self.inbox[iu], 0.0);
+                let new = absorb_one(self.h[iu], a, tol);
+                self.h[iu] = new;
+                let f = self.flags[iu];
+                let first = (f & HIT == 0) & (new > 0.0);
+                self.flags[iu] = f | (u8::from(first) * (HIT | TOUCHED));
+                self.touched[count] = iu as u32;
+                count += usize::from(first);
+                self.next.insert_if(iu, first & lev.has_creditors(iu));
+            }
+        }
+        self.receiving.lo = usize::MAX;
+        self.receiving.hi = 0;
+        self.n_touched = count;
+    }
+
+    /// Puts the touched firms in index order: by a scan of the flags when they are many.
+    fn sort_touched(&mut self) {
+        let n = self.flags.len();
+        if self.n_touched * 16 < n {
+            self.touched[..self.n_touched].sort_unstable();
+        } else {
+            let mut count = 0;
+            for (i, &f) in self.flags.iter().enumerate() {
+                self.touched[count] = i as u32;
+                count += usize::from(f & TOUCHED != 0);
+            }
+            debug_assert_eq!(count, self.n_touched);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::generate::{GenSpec, Topology, generate};
+    use crate::engine::debtrank::Workspace;
+    use crate::model::{Exposure, ExposureKind, Firm, FirmKind, Network, Parts};
+    use crate::scenario::Marks;
+    use crate::settings::Variant;
+
+    /// A random network with repeated exposures, some firms without a buffer and entries of
+    /// `Λ` above 1 (xorshift, so the test needs no generator crate).
+    fn rough(n: usize, seed: u64) -> Network {
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let exposures = (0..4 * n)
+            .map(|_| {
+                let creditor = (next() % n as u64) as u32;
+                let debtor = ((creditor as u64 + 1 + next() % (n as u64 - 1)) % n as u64) as u32;
+                Exposure {
+                    creditor,
+                    debtor,
+                    kind: ExposureKind::Loan,
+                    amount: 0.5 + (next() % 1000) as f64 / 500.0,
+                }
+            })
+            .collect();
+        let firms = (0..n)
+            .map(|i| Firm {
+                id: format!("F{i}"),
+                name: format!("F{i}"),
+                kind: FirmKind::Bank,
+                cash: 0.0,
+                other_assets: 10.0,
+                external_liabilities: 0.0,
+                capital: Some(match next() % 10 {
+                    0 => 0.0,
+                    1 => -1.0,
+                    k => k as f64 / 2.0,
+                }),
+                weight: None,
+                failed_on: None,
+                extra: vec![],
+            })
+            .collect();
+        Network::from_parts(Parts {
+            firms,
+            exposures,
+            ..Default::default()
+        })
+        .expect("valid network")
+    }
+
+    /// Every firm's failure gives the figures and defaults of a [`Workspace`] run, to the last
+    /// bit: on generated networks, on one with firms in default from the start and capped
+    /// impacts, and when the round cap cuts cascades short.
+    #[test]
+    fn scenarios_equal_workspace_runs_bit_for_bit() {
+        let mut er = GenSpec::new(400, 8.0, Topology::ErdosRenyi, 5);
+        er.capital_ratio = 0.02;
+        let sf = GenSpec::new(400, 8.0, Topology::ScaleFree { exponent: 2.2 }, 6);
+        let nets = [generate(&er), generate(&sf), rough(300, 7), rough(300, 8)];
+        let (mut defaults, mut cut) = (0, 0);
+        for (k, net) in nets.iter().enumerate() {
+            let lev = Leverage::build(net, &Marks::book(net));
+            for max_iterations in [1000, 3] {
+                let settings = Settings {
+                    variant: Variant::SingleHit,
+                    max_iterations,
+                    ..Settings::default()
+                };
+                let mut ws = Workspace::new(&lev, &settings);
+                let mut hits = SingleHits::new(&lev);
+                for s in 0..net.n_firms() {
+                    let (mut want, mut got) = (Vec::new(), Vec::new());
+                    let a = ws.impact_of_failure(&lev, &settings, s, |i| want.push(i));
+                    let b = hits.impact_of_failure(&lev, &settings, s, |i| got.push(i));
+                    assert_eq!(a, b, "network {k}, cap {max_iterations}, firm {s}");
+                    assert_eq!(a.debtrank.to_bits(), b.debtrank.to_bits());
+                    assert_eq!(a.losses_caused.to_bits(), b.losses_caused.to_bits());
+                    assert_eq!(want, got, "network {k}, firm {s}");
+                    defaults += got.len();
+                    cut += usize::from(!b.converged);
+                }
+            }
+        }
+        assert!(defaults > 0, "no default: the test misses that path");
+        assert!(cut > 0, "no cascade cut short: the test misses that path");
+    }
+}

@@ -103,9 +103,8 @@ pub fn rank(net: &Network, settings: &Settings, progress: Option<&AtomicUsize>) 
 }
 
 /// Splits the firms `0..n` into `parts` blocks of consecutive firms for [`rank_part`], with
-/// bounds on multiples of the DebtRank batch width (so batches are full). Any split gives the
-/// same assembled ranking: no scenario's figures depend on the other scenarios of its batch or
-/// block.
+/// bounds on multiples of eight. Any split gives the same assembled ranking: no scenario's
+/// figures depend on the other scenarios of its block or on those run beside it.
 pub fn blocks(n: usize, parts: usize) -> Vec<Range<usize>> {
     let parts = parts.max(1);
     let batches = n.div_ceil(LANES);
@@ -279,8 +278,8 @@ fn merge(n: usize, start: usize, len: usize, accs: Vec<Partial>) -> (Vec<Impact>
     (impacts, counts)
 }
 
-/// Scenarios run together in one DebtRank [`debtrank::Batch`] (single-hit; sweepers take
-/// sixteen).
+/// Granularity of the work: block bounds are multiples of it, and single-hit scenarios are
+/// dealt out to threads this many at a time.
 const LANES: usize = 8;
 
 pub mod scenarios;

@@ -6,9 +6,9 @@
 //! distressed firm's stress along its exposures once instead of summing whole rows.
 //!
 //! Linear and non-linear DebtRank only need each scenario's final state, the least fixed
-//! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They run in
-//! [`Sweeper`]s (Gauss–Seidel sweeps: fewer passes over the network than rounds),
-//! and reuse final states. Write `h^s` for the final state of `s`'s failure and `S_r` for
+//! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They stream through
+//! the lanes of [`Sweeper`]s (Gauss–Seidel sweeps: fewer passes over the network than
+//! rounds; a scenario cut short frees its lane for the next at once), and reuse final states. Write `h^s` for the final state of `s`'s failure and `S_r` for
 //! the firms in default at the end of `r`'s failure, `r` included. Then
 //! - if `j` defaults in `s`'s cascade, `h^s ≥ h^j`: `h^s` is at or above `e_j` and `j`'s map
 //!   sends it to no more than itself, so it lies above that map's least fixed point;
@@ -78,7 +78,7 @@ fn debtrank_counted(
         .filter(|&s| seeds.index[s] == NOT_A_SEED)
         .collect();
     sources.sort_by_key(|&s| (in_some[s], s));
-    let chunks: Vec<&[usize]> = sources.chunks(SWEEP_LANES).collect();
+    let chunks: Vec<&[usize]> = sources.chunks(segment(sources.len())).collect();
     let parts: Vec<Part> = deal(chunks.len(), |mine| {
         let mut part = Part::new(lev, settings);
         for c in mine {
@@ -121,6 +121,13 @@ fn debtrank_counted(
         counts[s] -= 1;
     }
     (impacts, counts, taken)
+}
+
+/// How many scenarios a [`Sweeper`] streams through its lanes in one call, out of `total`:
+/// enough that its lanes rarely wait for the last ones of a call, few enough that every
+/// thread gets several calls. (Which scenarios run together never changes their figures.)
+fn segment(total: usize) -> usize {
+    (total / (4 * rayon::current_num_threads())).clamp(SWEEP_LANES, 1024)
 }
 
 /// Runs `work` on one rayon job per thread (at most one per chunk), job `t` getting the
@@ -183,9 +190,9 @@ impl Part {
         }
     }
 
-    /// Runs the failures of `chunk`, each lane watching for a seed whose state it reaches.
+    /// Runs the failures of `chunk`, each watching for a seed whose state it reaches.
     fn run(&mut self, lev: &Leverage, settings: &Settings, seeds: &Seeds, chunk: &[usize]) {
-        let mut found = [NOT_A_SEED; SWEEP_LANES];
+        let mut found = vec![NOT_A_SEED; chunk.len()];
         let watch = |l: usize, j: usize| {
             let (s, k) = (chunk[l], seeds.index[j]);
             // A seed cut short by the round cap has no final state to share.
@@ -242,7 +249,7 @@ impl Seeds {
             index[r] = j as u32;
         }
         let done: Vec<(Vec<Impact>, Vec<u64>)> = firms
-            .par_chunks(SWEEP_LANES)
+            .par_chunks(segment(firms.len()))
             .map_init(
                 || Sweeper::<SWEEP_LANES>::new(lev, settings),
                 |sweeper, chunk| {

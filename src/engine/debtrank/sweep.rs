@@ -20,16 +20,26 @@
 //! Lanes are independent: a firm visited for another lane's sake takes nothing in this lane
 //! and its stress does not move, so every lane gives the same bits as a run with that lane
 //! alone, whatever the other lanes hold.
+//!
+//! A [`Sweeper`] streams any number of scenarios through its lanes. A scenario that stops
+//! early (the caller's `watch`) frees its lane at the end of the sweep, and the next scenario
+//! starts there, at the start of the next sweep: in a network where most failures are cut
+//! short, lanes never wait for the slowest scenario of a group. A scenario that converges
+//! frees its lane too, but the lane stays empty until every scenario that started in the same
+//! sweep has finished: such scenarios end with sweeps that pass small rises on to few firms,
+//! and a new scenario among them would make those sweeps visit the whole network. (Counted
+//! on generated 10⁴-firm networks: the same work as groups of sixteen where distress decays,
+//! 12–34% fewer exposure visits where failures topple most firms.)
 
-use super::{Leverage, increment_of, p, snap};
+use super::{ImpactSum, Leverage, increment_of, p, snap};
 use crate::engine::buffers::{Impact, TOUCHED};
 use crate::settings::Settings;
 
 /// Firm flag: every lane in use is at stress 1 (takes nothing more).
 const FULL: u8 = 16;
 
-/// The state of up to `B` failure scenarios run together by sweeps; reused across runs on
-/// the same [`Leverage`] (each run resets only what the last one touched).
+/// `B` lanes of failure scenarios run together by sweeps; reused across calls on the same
+/// [`Leverage`] (each call resets only what the last one touched).
 ///
 /// Memory: about `24 B · n` bytes (`32 B · n` non-linear) plus two bit sets of `n` bits;
 /// `B ≤ 32`.
@@ -104,13 +114,18 @@ impl<const B: usize> Sweeper<B> {
         }
     }
 
-    /// Runs the scenarios "firm `sources[l]` alone fails" (stress 1) in lanes
-    /// `l < sources.len() ≤ B`. `watch(l, i)` is called for
-    /// every firm `i ≠ sources[l]` that defaults in lane `l`; a lane for which it returned
-    /// true stops passing stress on at the end of that sweep (`watch` is still called for the
-    /// sweep's other defaults in that lane, so which calls are made never depends on the
-    /// other lanes) and gives `None`. The other lanes give their impacts, and
-    /// `on_default(l, i)` for every other firm `i` in default at the end, in firm order.
+    /// Runs the scenarios "firm `sources[k]` alone fails" (stress 1), any number of them,
+    /// `B` at a time: a scenario takes a free lane at the end of a sweep, and frees it when it
+    /// has converged, stopped or reached the sweep cap, so no lane waits for the others.
+    /// `watch(k, i)` is called for every firm `i ≠ sources[k]` that defaults in scenario `k`;
+    /// a scenario for which it returned true stops at the end of that sweep (`watch` is still
+    /// called for the sweep's other defaults in it, so which calls are made never depends on
+    /// the other scenarios) and gives `None`. The others give their impacts, and
+    /// `on_default(k, i)` for every other firm `i` in default at the end, in firm order.
+    ///
+    /// A lane's state changes only through its own scenario, and every scenario starts from
+    /// the unshocked state at the start of a sweep, so each gives the same bits whatever runs
+    /// beside it and whenever it starts.
     ///
     /// On x86-64 processors with AVX2 the sweeps run in a copy of this code compiled for
     /// AVX2 (chosen at run time): the same operations in the same order, so the same bits,
@@ -157,8 +172,6 @@ impl<const B: usize> Sweeper<B> {
         mut watch: impl FnMut(usize, usize) -> bool,
         mut on_default: impl FnMut(usize, usize),
     ) -> Vec<Option<Impact>> {
-        assert!(sources.len() <= B, "at most {B} scenarios per batch");
-        let lanes = sources.len();
         let tol = settings.tolerance;
         let touched = std::mem::take(&mut self.touched);
         for &i in &touched {
@@ -168,86 +181,168 @@ impl<const B: usize> Sweeper<B> {
         self.touched.clear();
         self.now.fill(0);
         self.later.fill(0);
-        for (l, &s) in sources.iter().enumerate() {
-            self.touch(s);
-            if lev.losses().insolvent(s) {
-                // Fails outright: passes on its whole exposure.
-                self.sent[s][l] = 0.0;
-                if let Some(ps) = self.p_sent.get_mut(s) {
-                    ps[l] = 0.0;
-                }
-            }
-            self.h[s][l] = 1.0;
-        }
-        let mut order: Vec<usize> = sources.to_vec();
-        order.sort_unstable();
-        order.dedup();
-        let mut stopped = [false; B];
-        for &s in &order {
-            self.emit(lev, s, tol, &stopped, usize::MAX);
+        let mut out: Vec<Option<Impact>> = vec![None; sources.len()];
+        // Scenario in each lane, sweeps it has run, and whether it stops.
+        let mut lane = [usize::MAX; B];
+        let mut age = [0usize; B];
+        let mut stopping = [false; B];
+        let mut next = 0;
+        let mut active = 0u32;
+        // Free lanes, those freed by a stop, the sweep each scenario started at.
+        let mut idle = 0u32;
+        let mut stopped = 0u32;
+        let mut born = [0usize; B];
+        let mut sweep = 0usize;
+        for l in 0..B.min(sources.len()) {
+            self.start(lev, l, sources[l], tol);
+            lane[l] = l;
+            active |= 1 << l;
+            next += 1;
         }
         std::mem::swap(&mut self.now, &mut self.later);
-        let lane_mask = if lanes >= 32 {
-            u32::MAX
-        } else {
-            (1u32 << lanes) - 1
-        };
-        let mut sweeps = 0usize;
-        let mut converged = true;
-        while self.now.iter().any(|&w| w != 0) {
-            if sweeps >= settings.max_iterations {
-                converged = false;
-                break;
-            }
-            sweeps += 1;
-            let mut stopping = [false; B];
+        while active != 0 {
+            sweep += 1;
+            // One sweep: every firm with something to take, in index order.
+            let mut emitted = 0u32;
             for w in 0..self.now.len() {
                 while self.now[w] != 0 {
                     let bit = self.now[w].trailing_zeros() as usize;
                     self.now[w] &= self.now[w] - 1;
                     let i = w * 64 + bit;
-                    let newly = self.take(i, tol, lanes) & lane_mask;
-                    let mut m = newly;
+                    let mut m = self.take(i, tol, active);
                     while m != 0 {
                         let l = m.trailing_zeros() as usize;
                         m &= m - 1;
-                        if !stopped[l] && i != sources[l] && watch(l, i) {
+                        let k = lane[l];
+                        if i != sources[k] && watch(k, i) {
                             stopping[l] = true;
                         }
                     }
-                    self.emit(lev, i, tol, &stopped, i);
+                    emitted |= self.emit(lev, i, tol, active, i);
                 }
             }
+            // Scenarios that stop, converged (passed nothing on in this sweep, so nothing is
+            // left to take) or reached the cap free their lanes; new ones take them.
+            let mut done = 0u32;
+            let mut capped = 0u32;
             for l in 0..B {
-                stopped[l] |= stopping[l];
+                if active >> l & 1 == 1 {
+                    age[l] += 1;
+                    let quiet = emitted >> l & 1 == 0;
+                    let cap = age[l] >= settings.max_iterations;
+                    done |= u32::from(stopping[l] || quiet || cap) << l;
+                    capped |= u32::from(cap && !quiet && !stopping[l]) << l;
+                }
+            }
+            if done != 0 {
+                self.sort_touched();
+                let mut sums: [ImpactSum; B] = std::array::from_fn(|_| ImpactSum::default());
+                let pending = self.pending(capped);
+                for t in 0..self.touched.len() {
+                    let i = self.touched[t] as usize;
+                    let insolvent = lev.losses().insolvent(i);
+                    let h0 = if insolvent { 1.0 } else { 0.0 };
+                    let mut m = done;
+                    while m != 0 {
+                        let l = m.trailing_zeros() as usize;
+                        m &= m - 1;
+                        let k = lane[l];
+                        let hi = self.h[i][l];
+                        if !stopping[l] && i != sources[k] && sums[l].add(lev, i, hi, h0, hi >= 1.0)
+                        {
+                            on_default(k, i);
+                        }
+                        self.reset_lane(i, l, h0);
+                    }
+                    if !insolvent {
+                        self.flags[i] &= !FULL;
+                    }
+                }
+                let mut m = done;
+                while m != 0 {
+                    let l = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let sum = std::mem::take(&mut sums[l]);
+                    if !stopping[l] {
+                        out[lane[l]] = Some(sum.finish(pending >> l & 1 == 0));
+                    }
+                    stopped |= u32::from(stopping[l]) << l;
+                    stopping[l] = false;
+                    age[l] = 0;
+                    active &= !(1 << l);
+                    idle |= 1 << l;
+                }
+            }
+            // A lane freed by a stop takes a new scenario at once. One freed by convergence
+            // (or the cap) waits until the scenarios that started with its own have finished
+            // too: they are then passing on their last small rises to few firms, and a new
+            // scenario among them would make those sweeps visit the whole network again.
+            let mut free = 0u32;
+            for l in 0..B {
+                let cohort = (0..B).any(|m| active >> m & 1 == 1 && born[m] == born[l]);
+                free |= u32::from(idle >> l & 1 == 1 && (stopped >> l & 1 == 1 || !cohort)) << l;
+            }
+            if free != 0 {
+                let mut m = free;
+                while m != 0 {
+                    let l = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    if next < sources.len() {
+                        self.start(lev, l, sources[next], tol);
+                        lane[l] = next;
+                        next += 1;
+                        active |= 1 << l;
+                        idle &= !(1 << l);
+                        stopped &= !(1 << l);
+                        born[l] = sweep;
+                    }
+                }
             }
             std::mem::swap(&mut self.now, &mut self.later);
         }
-        // Lanes with stress still to take when the sweep cap was hit did not converge.
-        let mut pending = [false; B];
-        if !converged {
+        out
+    }
+
+    /// Lane `l` takes the scenario "firm `s` alone fails": `s` at stress 1 passes on its rise
+    /// (marking its creditors for the next sweep).
+    fn start(&mut self, lev: &Leverage, l: usize, s: usize, tol: f64) {
+        self.touch(s);
+        if lev.losses().insolvent(s) {
+            // Fails outright: passes on its whole exposure.
+            self.sent[s][l] = 0.0;
+            if let Some(ps) = self.p_sent.get_mut(s) {
+                ps[l] = 0.0;
+            }
+        }
+        self.h[s][l] = 1.0;
+        self.flags[s] &= !FULL;
+        self.emit(lev, s, tol, 1 << l, usize::MAX);
+    }
+
+    /// Puts lane `l` of firm `i` back to the unshocked state (`h0`: 1 for a firm without a
+    /// buffer, else 0).
+    #[inline(always)]
+    fn reset_lane(&mut self, i: usize, l: usize, h0: f64) {
+        self.h[i][l] = h0;
+        self.sent[i][l] = h0;
+        if let Some(ps) = self.p_sent.get_mut(i) {
+            ps[l] = h0; // p(0) = 0, p(1) = 1
+        }
+        self.inbox[i][l] = 0.0;
+    }
+
+    /// The lanes among `lanes` with stress still to take somewhere (bit `l`).
+    fn pending(&self, lanes: u32) -> u32 {
+        let mut pending = 0u32;
+        if lanes != 0 {
             for &i in &self.touched {
-                for l in 0..lanes {
-                    pending[l] |= self.inbox[i as usize][l] > 0.0;
+                for l in 0..B {
+                    pending |=
+                        u32::from(lanes >> l & 1 == 1 && self.inbox[i as usize][l] > 0.0) << l;
                 }
             }
         }
-        self.sort_touched();
-        (0..lanes)
-            .map(|l| {
-                if stopped[l] {
-                    return None;
-                }
-                Some(super::lane_impact(
-                    lev,
-                    &self.touched,
-                    sources[l],
-                    |i| self.h[i][l],
-                    !pending[l],
-                    |i| on_default(l, i),
-                ))
-            })
-            .collect()
+        pending
     }
 
     /// Puts the touched firms in index order: by a scan of the flags when they are many.
@@ -264,55 +359,60 @@ impl<const B: usize> Sweeper<B> {
     }
 
     /// Firm `i` takes its inbox; returns the lanes in which it newly defaulted (bit `l`).
+    /// Marks it full when it is at stress 1 in every lane in `active`.
     #[inline(always)]
-    fn take(&mut self, i: usize, tol: f64, lanes: usize) -> u32 {
+    fn take(&mut self, i: usize, tol: f64, active: u32) -> u32 {
         let a = std::mem::replace(&mut self.inbox[i], [0.0; B]);
         let h = &mut self.h[i];
         let mut newly = 0u32;
+        let mut full = 0u32;
         for l in 0..B {
             let old = h[l];
             let new = snap((old + a[l]).min(1.0), tol);
             h[l] = new;
             newly |= u32::from(old < 1.0 && new >= 1.0) << l;
+            full |= u32::from(new >= 1.0) << l;
         }
-        if h[..lanes].iter().all(|&x| x >= 1.0) {
+        if full & active == active {
             self.flags[i] |= FULL;
         }
-        newly
+        newly & active
     }
 
-    /// Firm `j` passes on the rise of `p` in every lane where its stress rose by more than
-    /// the tolerance since it last did (not in stopped lanes): into its creditors' inboxes,
-    /// marked for this sweep when their index exceeds `at`, else for the next.
+    /// Firm `j` passes on the rise of `p` in every lane of `lanes` (bit `l`) where its stress
+    /// rose by more than the tolerance since it last did: into its creditors' inboxes, marked
+    /// for this sweep when their index exceeds `at`, else for the next. Returns the lanes in
+    /// which it passed something on.
     #[inline(always)]
-    fn emit(&mut self, lev: &Leverage, j: usize, tol: f64, stopped: &[bool; B], at: usize) {
+    fn emit(&mut self, lev: &Leverage, j: usize, tol: f64, lanes: u32, at: usize) -> u32 {
         if !lev.has_creditors(j) {
-            return;
+            return 0;
         }
         let (h, sent) = (&self.h[j], &mut self.sent[j]);
         let mut d = [0.0; B];
-        let mut any = false;
+        let mut passed = 0u32;
         if let Some(p_sent) = self.p_sent.get_mut(j) {
             for l in 0..B {
-                if !stopped[l] && h[l] - sent[l] > tol {
+                if lanes >> l & 1 == 1 && h[l] - sent[l] > tol {
                     let ph = p(self.alpha, h[l]);
                     d[l] = (ph - p_sent[l]).max(0.0);
                     sent[l] = h[l];
                     p_sent[l] = ph;
-                    any |= d[l] > 0.0;
+                    passed |= u32::from(d[l] > 0.0) << l;
                 }
             }
         } else {
             for l in 0..B {
+                let on = lanes >> l & 1 == 1;
                 let (x, s) = increment_of(0.0, h[l], sent[l], tol);
-                let x = if stopped[l] { 0.0 } else { x };
-                sent[l] = if stopped[l] { sent[l] } else { s };
+                let x = if on { x } else { 0.0 };
+                sent[l] = if on { s } else { sent[l] };
                 d[l] = x;
-                any |= x > 0.0;
+                passed |= u32::from(x > 0.0) << l;
             }
         }
-        if !any {
-            return;
+        if passed == 0 {
+            return 0;
         }
         let (idx, val) = lev.by_debtor().row(j);
         for (&c, &lam) in idx.iter().zip(val) {
@@ -332,6 +432,7 @@ impl<const B: usize> Sweeper<B> {
                 self.later[w] |= 1 << b;
             }
         }
+        passed
     }
 }
 
@@ -343,7 +444,7 @@ mod tests {
     use crate::settings::Variant;
 
     /// The copy compiled for the processor (AVX2 where there is one) and the portable one
-    /// give the same bits, the same defaults and the same calls, lanes stopping or not.
+    /// give the same bits, the same defaults and the same calls, scenarios stopping or not.
     #[test]
     fn every_compiled_copy_gives_the_same_bits() {
         for (seed, variant) in [(3, Variant::Linear), (4, Variant::Nonlinear)] {
@@ -357,7 +458,7 @@ mod tests {
             let mut portable = Sweeper::<16>::new(&lev, &settings);
             let sources: Vec<usize> = (0..net.n_firms()).collect();
             let (mut stops, mut defaults) = (0, 0);
-            for chunk in sources.chunks(16) {
+            for chunk in sources.chunks(100) {
                 let run = |sw: &mut Sweeper<16>, copy: bool| {
                     let mut calls = Vec::new();
                     let mut defaults = Vec::new();
@@ -395,5 +496,75 @@ mod tests {
             assert!(stops > 0, "no lane stopped: the test misses that path");
             assert!(defaults > 0, "no default: the test misses that path");
         }
+    }
+
+    /// Streamed through sixteen lanes, a scenario gives the bits, defaults and calls of a run
+    /// alone in a one-lane sweeper: scenarios that stop, converge or hit the sweep cap free
+    /// their lanes at different sweeps, and the same firm can run twice in one call.
+    #[test]
+    fn streamed_scenarios_equal_runs_alone() {
+        let mut spec = GenSpec::new(300, 8.0, Topology::ErdosRenyi, 11);
+        spec.capital_ratio = 0.06;
+        let net = generate(&spec);
+        let lev = Leverage::build(&net, &Marks::book(&net));
+        let mut sources: Vec<usize> = (0..net.n_firms()).rev().collect();
+        sources.extend([7, 7, 150]);
+        let (mut stops, mut converged, mut capped) = (0, 0, 0);
+        for (variant, max_iterations, every) in [
+            (Variant::Linear, 100_000, 7),
+            (Variant::Nonlinear, 100_000, 7),
+            (Variant::Linear, 2, usize::MAX),
+        ] {
+            let settings = Settings {
+                variant,
+                max_iterations,
+                ..Settings::default()
+            };
+            let stop = |s: usize, i: usize| (s + i).is_multiple_of(every);
+            let mut many = Sweeper::<16>::new(&lev, &settings);
+            let mut calls = vec![Vec::new(); sources.len()];
+            let mut defaults = vec![Vec::new(); sources.len()];
+            let out = many.failures(
+                &lev,
+                &settings,
+                &sources,
+                |k, i| {
+                    calls[k].push(i);
+                    stop(sources[k], i)
+                },
+                |k, i| defaults[k].push(i),
+            );
+            let mut one = Sweeper::<1>::new(&lev, &settings);
+            for (k, &s) in sources.iter().enumerate() {
+                let (mut c, mut d) = (Vec::new(), Vec::new());
+                let alone = one.failures(
+                    &lev,
+                    &settings,
+                    &[s],
+                    |_, i| {
+                        c.push(i);
+                        stop(s, i)
+                    },
+                    |_, i| d.push(i),
+                );
+                let bits = |o: Option<Impact>| {
+                    o.map(|x| (x.debtrank.to_bits(), x.losses_caused.to_bits(), x.converged))
+                };
+                assert_eq!(bits(out[k]), bits(alone[0]), "{variant:?}, firm {s}");
+                assert_eq!(out[k], alone[0]);
+                calls[k].sort_unstable();
+                c.sort_unstable();
+                assert_eq!((&calls[k], &defaults[k]), (&c, &d), "{variant:?}, firm {s}");
+                match out[k] {
+                    None => stops += 1,
+                    Some(x) if x.converged => converged += 1,
+                    Some(_) => capped += 1,
+                }
+            }
+        }
+        assert!(
+            stops > 0 && converged > 0 && capped > 0,
+            "{stops} {converged} {capped}"
+        );
     }
 }

@@ -191,6 +191,8 @@ impl<const B: usize> Sweeper<B> {
         // Free lanes, those freed by a stop, the sweep each scenario started at.
         let mut idle = 0u32;
         let mut stopped = 0u32;
+        // Converged scenarios whose figures are not taken yet.
+        let mut waiting = 0u32;
         let mut born = [0usize; B];
         let mut sweep = 0usize;
         for l in 0..B.min(sources.len()) {
@@ -234,73 +236,119 @@ impl<const B: usize> Sweeper<B> {
                     capped |= u32::from(cap && !quiet && !stopping[l]) << l;
                 }
             }
-            if done != 0 {
-                self.sort_touched();
-                let mut sums: [ImpactSum; B] = std::array::from_fn(|_| ImpactSum::default());
-                let pending = self.pending(capped);
-                for t in 0..self.touched.len() {
-                    let i = self.touched[t] as usize;
-                    let insolvent = lev.losses().insolvent(i);
-                    let h0 = if insolvent { 1.0 } else { 0.0 };
-                    let mut m = done;
-                    while m != 0 {
-                        let l = m.trailing_zeros() as usize;
-                        m &= m - 1;
-                        let k = lane[l];
-                        let hi = self.h[i][l];
-                        if !stopping[l] && i != sources[k] && sums[l].add(lev, i, hi, h0, hi >= 1.0)
-                        {
-                            on_default(k, i);
-                        }
-                        self.reset_lane(i, l, h0);
-                    }
-                    if !insolvent {
-                        self.flags[i] &= !FULL;
-                    }
-                }
-                let mut m = done;
-                while m != 0 {
-                    let l = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    let sum = std::mem::take(&mut sums[l]);
-                    if !stopping[l] {
-                        out[lane[l]] = Some(sum.finish(pending >> l & 1 == 0));
-                    }
+            // Figures of stopped and capped scenarios are taken now (a capped one still has
+            // stress in inboxes, which visits for other lanes would take); a converged one's
+            // state no longer moves, so its figures wait until its lane is needed, and the
+            // lanes of a group that converges over several sweeps are settled in one pass.
+            let mut settle = 0u32;
+            let pending = self.pending(capped);
+            for l in 0..B {
+                if done >> l & 1 == 1 {
+                    let quick = stopping[l] || capped >> l & 1 == 1;
                     stopped |= u32::from(stopping[l]) << l;
+                    settle |= u32::from(quick) << l;
+                    waiting |= u32::from(!quick) << l;
                     stopping[l] = false;
                     age[l] = 0;
-                    active &= !(1 << l);
-                    idle |= 1 << l;
                 }
             }
+            active &= !done;
+            idle |= done;
             // A lane freed by a stop takes a new scenario at once. One freed by convergence
             // (or the cap) waits until the scenarios that started with its own have finished
             // too: they are then passing on their last small rises to few firms, and a new
             // scenario among them would make those sweeps visit the whole network again.
-            let mut free = 0u32;
+            let mut refill = 0u32;
+            let mut left = sources.len() - next;
             for l in 0..B {
                 let cohort = (0..B).any(|m| active >> m & 1 == 1 && born[m] == born[l]);
-                free |= u32::from(idle >> l & 1 == 1 && (stopped >> l & 1 == 1 || !cohort)) << l;
-            }
-            if free != 0 {
-                let mut m = free;
-                while m != 0 {
-                    let l = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    if next < sources.len() {
-                        self.start(lev, l, sources[next], tol);
-                        lane[l] = next;
-                        next += 1;
-                        active |= 1 << l;
-                        idle &= !(1 << l);
-                        stopped &= !(1 << l);
-                        born[l] = sweep;
-                    }
+                let free = idle >> l & 1 == 1 && (stopped >> l & 1 == 1 || !cohort);
+                if free && left > 0 {
+                    refill |= 1 << l;
+                    left -= 1;
                 }
             }
+            settle |= refill & waiting;
+            if active == 0 && refill == 0 {
+                settle |= waiting;
+            }
+            if settle != 0 {
+                let figures = settle & !stopped;
+                self.settle(
+                    lev,
+                    settle,
+                    figures,
+                    pending,
+                    &lane,
+                    sources,
+                    &mut out,
+                    &mut on_default,
+                );
+                waiting &= !settle;
+            }
+            let mut m = refill;
+            while m != 0 {
+                let l = m.trailing_zeros() as usize;
+                m &= m - 1;
+                self.start(lev, l, sources[next], tol);
+                lane[l] = next;
+                next += 1;
+                born[l] = sweep;
+            }
+            active |= refill;
+            idle &= !refill;
+            stopped &= !refill;
             std::mem::swap(&mut self.now, &mut self.later);
         }
         out
+    }
+
+    /// Takes the figures of the scenarios in the lanes of `figures` (a subset of `lanes`)
+    /// into `out`, calling `on_default` for their defaults in firm order, and puts every lane
+    /// of `lanes` back to the unshocked state, in one pass over the touched firms.
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &mut self,
+        lev: &Leverage,
+        lanes: u32,
+        figures: u32,
+        pending: u32,
+        lane: &[usize; B],
+        sources: &[usize],
+        out: &mut [Option<Impact>],
+        on_default: &mut impl FnMut(usize, usize),
+    ) {
+        self.sort_touched();
+        let mut sums: [ImpactSum; B] = std::array::from_fn(|_| ImpactSum::default());
+        for t in 0..self.touched.len() {
+            let i = self.touched[t] as usize;
+            let insolvent = lev.losses().insolvent(i);
+            let h0 = if insolvent { 1.0 } else { 0.0 };
+            let mut m = lanes;
+            while m != 0 {
+                let l = m.trailing_zeros() as usize;
+                m &= m - 1;
+                let k = lane[l];
+                let hi = self.h[i][l];
+                if figures >> l & 1 == 1
+                    && i != sources[k]
+                    && sums[l].add(lev, i, hi, h0, hi >= 1.0)
+                {
+                    on_default(k, i);
+                }
+                self.reset_lane(i, l, h0);
+            }
+            if !insolvent {
+                self.flags[i] &= !FULL;
+            }
+        }
+        let mut m = figures;
+        while m != 0 {
+            let l = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let sum = std::mem::take(&mut sums[l]);
+            out[lane[l]] = Some(sum.finish(pending >> l & 1 == 0));
+        }
     }
 
     /// Lane `l` takes the scenario "firm `s` alone fails": `s` at stress 1 passes on its rise

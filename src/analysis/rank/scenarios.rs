@@ -14,9 +14,11 @@
 //!   sends it to no more than itself, so it lies above that map's least fixed point;
 //! - if `s ∈ S_r`, `h^s ≤ h^r`, by the same argument the other way.
 //!
-//! So once some seed `r` — one of up to 512 evenly spaced firms whose scenarios run
-//! first, in full — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`: the lane stops and
-//! the figures of `s` follow from those of `r`. In a network where a
+//! So once some seed `r` — one of up to 2048 evenly spaced firms (a quarter of the firms at
+//! most) whose scenarios run first — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`:
+//! the lane stops and the figures of `s` follow from those of `r`. The seeds themselves run
+//! in generations of 128, each stopping in the same way at seeds of earlier generations; only
+//! the first generation runs in full. In a network where a
 //! failure topples most firms, that cuts almost every cascade at the sweep where defaults
 //! start to multiply. Whether and where a lane stops depends only on its own firm and the
 //! seeds, never on the thread count, the grouping into lanes or the split into blocks.
@@ -37,9 +39,11 @@ use crate::engine::buffers::Impact;
 use crate::engine::debtrank::{Leverage, SingleHits, Sweeper};
 use crate::settings::{Settings, Variant};
 
-/// Most reference scenarios: with `k` seeds spread over the firms, a cascade that topples
-/// most of the network meets one after about `n / k` defaults.
-const SEEDS: usize = 512;
+/// Most reference scenarios (at most a quarter of the firms): with `k` seeds spread over the
+/// firms, a cascade that topples most of the network meets one after about `n / k` defaults.
+const SEEDS: usize = 2048;
+/// Seeds per generation: the first generation runs in full, later ones stop at earlier seeds.
+const GENERATION: usize = 128;
 const NOT_A_SEED: u32 = u32::MAX;
 
 /// The DebtRank scenarios of the firms in `firms`: their impacts in firm order, and how
@@ -54,7 +58,7 @@ pub(super) fn debtrank(
     (impacts, counts)
 }
 
-/// [`debtrank`], also returning how many scenarios took a seed's figures.
+/// [`debtrank`], also returning how many scenarios took the figures of another's run.
 fn debtrank_counted(
     lev: &Leverage,
     settings: &Settings,
@@ -95,11 +99,12 @@ fn debtrank_counted(
             (part.out, part.counts)
         })
         .collect();
-    let taken = reused.len();
+    let mut taken = reused.len();
     // The seeds of this block: their own runs (their defaults are counted below).
     let mut own = Vec::new();
     for (k, &r) in seeds.firms.iter().enumerate() {
         if firms.contains(&r) {
+            taken += usize::from(seeds.root[k] as usize != k);
             own.push((r, seeds.impacts[k]));
             reused.push((r, k as u32));
             tick();
@@ -219,12 +224,22 @@ impl Part {
     }
 }
 
-/// Reference scenarios: the failures of up to [`SEEDS`] evenly spaced solvent firms, run in
-/// full, with the set of firms in default at the end of each.
+/// One seed's run: its index among the seeds, its figures (`None` when it stopped), the
+/// earlier seed whose state it reached, and its set of defaults.
+type SeedRun = (usize, Option<Impact>, u32, Vec<u64>);
+
+/// Reference scenarios: the failures of up to [`SEEDS`] evenly spaced solvent firms, with the
+/// set of firms in default at the end of each. They run in generations of [`GENERATION`]
+/// seeds: a seed's scenario stops, like any other, once a seed of an earlier generation whose
+/// set holds it defaults, and takes that seed's final state; the first generation runs in
+/// full.
 struct Seeds {
     /// Index of each firm among the seeds, [`NOT_A_SEED`] for the others.
     index: Vec<u32>,
     firms: Vec<usize>,
+    /// Per seed, the seed whose run computed its final state (itself when it ran in full).
+    root: Vec<u32>,
+    /// Per seed, its figures (taken from its root's).
     impacts: Vec<Impact>,
     /// Words per bit set.
     words: usize,
@@ -233,13 +248,14 @@ struct Seeds {
 }
 
 impl Seeds {
-    /// Runs the seeds' scenarios. The seeds depend only on the network, never on which block
-    /// of firms is being ranked, so every block reuses the same states. Memory: `k · n` bits,
-    /// at most 64 MiB (fewer seeds on very large networks).
+    /// Runs the seeds' scenarios. The seeds and their generations depend only on the
+    /// network, never on the thread count or on which block of firms is being ranked, so
+    /// every block reuses the same states. Memory: `k · n` bits, at most 64 MiB (fewer seeds
+    /// on very large networks).
     fn run(lev: &Leverage, settings: &Settings) -> Self {
         let n = lev.n();
         let words = n.div_ceil(64);
-        let k = SEEDS.min(n).min((1 << 23) / words.max(1)).max(1);
+        let k = SEEDS.min(n / 4).min((1 << 23) / words.max(1)).max(1);
         let firms: Vec<usize> = (0..k)
             .map(|j| j * n / k)
             .filter(|&i| i < n && !lev.losses().insolvent(i))
@@ -248,45 +264,89 @@ impl Seeds {
         for (j, &r) in firms.iter().enumerate() {
             index[r] = j as u32;
         }
-        let done: Vec<(Vec<Impact>, Vec<u64>)> = firms
-            .par_chunks(segment(firms.len()))
-            .map_init(
-                || Sweeper::<SWEEP_LANES>::new(lev, settings),
-                |sweeper, chunk| {
-                    let mut sets = vec![0u64; chunk.len() * words];
-                    for (l, &r) in chunk.iter().enumerate() {
+        let mut seeds = Self {
+            index,
+            root: (0..firms.len() as u32).collect(),
+            impacts: Vec::with_capacity(firms.len()),
+            words,
+            sets: vec![0; firms.len() * words],
+            firms,
+        };
+        let threads = rayon::current_num_threads().max(1);
+        let mut pool: Vec<Sweeper<SWEEP_LANES>> = (0..threads.min(GENERATION))
+            .map(|_| Sweeper::new(lev, settings))
+            .collect();
+        let total = seeds.firms.len();
+        for first in (0..total).step_by(GENERATION) {
+            let generation = first..(first + GENERATION).min(total);
+            let parts = pool.len();
+            let seeds_ref = &seeds;
+            // Each pool sweeper runs the seeds `first + t, first + t + parts, …`.
+            let done: Vec<Vec<SeedRun>> = pool
+                .par_iter_mut()
+                .enumerate()
+                .map(|(t, sweeper)| {
+                    let mine: Vec<usize> = generation.clone().skip(t).step_by(parts).collect();
+                    let sources: Vec<usize> = mine.iter().map(|&j| seeds_ref.firms[j]).collect();
+                    let mut found = vec![NOT_A_SEED; mine.len()];
+                    let mut sets = vec![0u64; mine.len() * words];
+                    for (l, &r) in sources.iter().enumerate() {
                         sets[l * words + r / 64] |= 1 << (r % 64);
                     }
                     let imps = sweeper.failures(
                         lev,
                         settings,
-                        chunk,
-                        |_, _| false,
-                        |l, i| {
-                            sets[l * words + i / 64] |= 1 << (i % 64);
+                        &sources,
+                        |l, j| match seeds_ref.earlier(j, first, sources[l]) {
+                            Some(root) => {
+                                found[l] = found[l].min(root);
+                                true
+                            }
+                            None => false,
                         },
+                        |l, i| sets[l * words + i / 64] |= 1 << (i % 64),
                     );
-                    let imps = imps
-                        .into_iter()
-                        .map(|i| i.expect("no lane stops"))
-                        .collect();
-                    (imps, sets)
-                },
-            )
-            .collect();
-        let mut impacts = Vec::with_capacity(firms.len());
-        let mut sets = Vec::with_capacity(firms.len() * words);
-        for (i, s) in done {
-            impacts.extend(i);
-            sets.extend(s);
+                    mine.iter()
+                        .zip(imps)
+                        .enumerate()
+                        .map(|(l, (&j, imp))| {
+                            let set = sets[l * words..(l + 1) * words].to_vec();
+                            (j, imp, found[l], set)
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut done: Vec<_> = done.into_iter().flatten().collect();
+            done.sort_unstable_by_key(|d| d.0);
+            for (j, imp, found, set) in done {
+                match imp {
+                    Some(imp) => {
+                        seeds.impacts.push(imp);
+                        seeds.sets[j * words..(j + 1) * words].copy_from_slice(&set);
+                    }
+                    None => {
+                        let r = found as usize;
+                        seeds.root[j] = r as u32;
+                        let imp = seeds.reuse(lev, r, seeds.firms[j]);
+                        seeds.impacts.push(imp);
+                        seeds
+                            .sets
+                            .copy_within(r * words..(r + 1) * words, j * words);
+                    }
+                }
+            }
         }
-        Self {
-            index,
-            firms,
-            impacts,
-            words,
-            sets,
-        }
+        seeds
+    }
+
+    /// When firm `j` is a seed of a generation before the one starting at `first`, its final
+    /// state is a converged run's, and `s` is in its set: the seed whose run computed that
+    /// state.
+    fn earlier(&self, j: usize, first: usize, s: usize) -> Option<u32> {
+        let k = self.index[j];
+        (k != NOT_A_SEED && (k as usize) < first).then_some(())?;
+        let root = self.root[k as usize];
+        (self.impacts[root as usize].converged && self.contains(k as usize, s)).then_some(root)
     }
 
     fn set(&self, k: usize) -> &[u64] {
@@ -299,9 +359,11 @@ impl Seeds {
     }
 
     /// The figures of firm `s`'s failure when its final state is seed `k`'s (`s` solvent and
-    /// in `S_r`, `r` the seed): the same stresses, so the same sums, except that `r` now
-    /// counts among the others (stress 1, from 0) and `s` no longer does (stress 1, from 0).
+    /// in `S_r`, `r` the seed whose run computed that state): the same stresses, so the same
+    /// sums, except that `r` now counts among the others (stress 1, from 0) and `s` no longer
+    /// does (stress 1, from 0).
     fn reuse(&self, lev: &Leverage, k: usize, s: usize) -> Impact {
+        let k = self.root[k] as usize;
         let r = self.firms[k];
         let imp = &self.impacts[k];
         let w = &lev.losses().weight;
@@ -347,7 +409,7 @@ mod tests {
         let lev = leverage(1500, 0.04);
         let settings = Settings::default();
         let (impacts, counts, taken) = debtrank_counted(&lev, &settings, 0..1500, &|| ());
-        assert!(taken > 700, "only {taken} scenarios reused a seed");
+        assert!(taken > 700, "only {taken} scenarios reused another's state");
         let mut ws = Workspace::new(&lev, &settings);
         let mut want = vec![0u32; 1500];
         for s in 0..1500 {

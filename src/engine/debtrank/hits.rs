@@ -27,7 +27,7 @@ const HIT: u8 = 4;
 
 /// Reusable state for single-hit scenarios "firm `s` alone fails" on one [`Leverage`].
 ///
-/// Memory: about `18 n` bytes.
+/// Memory: about `21 n` bytes.
 #[derive(Debug, Clone)]
 pub struct SingleHits {
     h: Vec<f64>,

@@ -247,56 +247,28 @@ mod tests {
     use super::*;
     use crate::analysis::generate::{GenSpec, Topology, generate};
     use crate::engine::debtrank::Workspace;
-    use crate::model::{Exposure, ExposureKind, Firm, FirmKind, Network, Parts};
+    use crate::model::{Exposure, Network};
     use crate::scenario::Marks;
     use crate::settings::Variant;
 
-    /// A random network with repeated exposures, some firms without a buffer and entries of
-    /// `Λ` above 1 (xorshift, so the test needs no generator crate).
+    /// A generated network with thin buffers (entries of `Λ` above 1), some firms without a
+    /// buffer, and its exposures reversed (unsorted rows), some of them twice.
     fn rough(n: usize, seed: u64) -> Network {
-        let mut x = seed | 1;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let exposures = (0..4 * n)
-            .map(|_| {
-                let creditor = (next() % n as u64) as u32;
-                let debtor = ((creditor as u64 + 1 + next() % (n as u64 - 1)) % n as u64) as u32;
-                Exposure {
-                    creditor,
-                    debtor,
-                    kind: ExposureKind::Loan,
-                    amount: 0.5 + (next() % 1000) as f64 / 500.0,
-                }
-            })
-            .collect();
-        let firms = (0..n)
-            .map(|i| Firm {
-                id: format!("F{i}"),
-                name: format!("F{i}"),
-                kind: FirmKind::Bank,
-                cash: 0.0,
-                other_assets: 10.0,
-                external_liabilities: 0.0,
-                capital: Some(match next() % 10 {
-                    0 => 0.0,
-                    1 => -1.0,
-                    k => k as f64 / 2.0,
-                }),
-                weight: None,
-                failed_on: None,
-                extra: vec![],
-            })
-            .collect();
-        Network::from_parts(Parts {
-            firms,
-            exposures,
-            ..Default::default()
-        })
-        .expect("valid network")
+        let mut spec = GenSpec::new(n, 4.0, Topology::ErdosRenyi, seed);
+        spec.capital_ratio = 0.01;
+        let mut parts = generate(&spec).into_parts();
+        for (i, f) in parts.firms.iter_mut().enumerate() {
+            match i % 10 {
+                0 => f.capital = Some(0.0),
+                1 => f.capital = Some(-1.0),
+                _ => {}
+            }
+        }
+        parts.exposures.reverse();
+        let again: Vec<Exposure> = parts.exposures[..n].to_vec();
+        parts.exposures.extend(again);
+        parts.labels.clear();
+        Network::from_parts(parts).expect("valid network")
     }
 
     /// Every firm's failure gives the figures and defaults of a [`Workspace`] run, to the last

@@ -8,8 +8,9 @@
 //! Linear and non-linear DebtRank only need each scenario's final state, the least fixed
 //! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They stream through
 //! the lanes of [`Sweeper`]s (Gauss–Seidel sweeps: fewer passes over the network than
-//! rounds; a scenario cut short frees its lane for the next at once), and reuse final states. Write `h^s` for the final state of `s`'s failure and `S_r` for
-//! the firms in default at the end of `r`'s failure, `r` included. Then
+//! rounds; a scenario cut short frees its lane for the next at once), and reuse final
+//! states. Write `h^s` for the final state of `s`'s failure and `S_r` for the firms in
+//! default at the end of `r`'s failure, `r` included. Then
 //! - if `j` defaults in `s`'s cascade, `h^s ≥ h^j`: `h^s` is at or above `e_j` and `j`'s map
 //!   sends it to no more than itself, so it lies above that map's least fixed point;
 //! - if `s ∈ S_r`, `h^s ≤ h^r`, by the same argument the other way.
@@ -18,9 +19,8 @@
 //! most) whose scenarios run first — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`:
 //! the lane stops and the figures of `s` follow from those of `r`. The seeds themselves run
 //! in generations of 128, each stopping in the same way at seeds of earlier generations; only
-//! the first generation runs in full. In a network where a
-//! failure topples most firms, that cuts almost every cascade at the sweep where defaults
-//! start to multiply. Whether and where a lane stops depends only on its own firm and the
+//! the first generation runs in full. In a network where a failure topples most firms, that
+//! cuts almost every cascade at the sweep where defaults start to multiply. Whether and where a lane stops depends only on its own firm and the
 //! seeds, never on the thread count, the grouping into lanes or the split into blocks.
 //!
 //! Figures from the sweeps or from a seed equal those of `simulate --default s` to within
@@ -199,16 +199,15 @@ impl Part {
     fn run(&mut self, lev: &Leverage, settings: &Settings, seeds: &Seeds, chunk: &[usize]) {
         let mut found = vec![NOT_A_SEED; chunk.len()];
         let watch = |l: usize, j: usize| {
-            let (s, k) = (chunk[l], seeds.index[j]);
-            // A seed cut short by the round cap has no final state to share.
-            let hit = k != NOT_A_SEED
-                && seeds.impacts[k as usize].converged
-                && !lev.losses().insolvent(s)
-                && seeds.contains(k as usize, s);
-            if hit {
-                found[l] = found[l].min(k);
+            let s = chunk[l];
+            let root = seeds.earlier(j, usize::MAX, s);
+            match root.filter(|_| !lev.losses().insolvent(s)) {
+                Some(root) => {
+                    found[l] = found[l].min(root);
+                    true
+                }
+                None => false,
             }
-            hit
         };
         let counts = &mut self.counts;
         let imps = self
@@ -339,9 +338,9 @@ impl Seeds {
         seeds
     }
 
-    /// When firm `j` is a seed of a generation before the one starting at `first`, its final
-    /// state is a converged run's, and `s` is in its set: the seed whose run computed that
-    /// state.
+    /// When firm `j` is a seed before seed number `first` (of an earlier generation; any seed
+    /// for `usize::MAX`), its final state is a converged run's (a seed cut short by the round
+    /// cap has none to share), and `s` is in its set: the seed whose run computed that state.
     fn earlier(&self, j: usize, first: usize, s: usize) -> Option<u32> {
         let k = self.index[j];
         (k != NOT_A_SEED && (k as usize) < first).then_some(())?;

@@ -47,7 +47,9 @@ pub struct SingleHits {
     next: Bits,
 }
 
-/// A bit set over the firms that remembers the span of words it may have set.
+/// A bit set over the firms with the span of words it has set: words are set only together
+/// with a widening of the span and cleared only together with its reset, so the set is
+/// empty exactly when the span is.
 #[derive(Debug, Clone)]
 struct Bits {
     words: Vec<u64>,
@@ -76,9 +78,21 @@ impl Bits {
     }
 
     fn is_empty(&self) -> bool {
-        self.words[self.lo.min(self.hi)..self.hi]
-            .iter()
-            .all(|&w| w == 0)
+        self.lo >= self.hi
+    }
+
+    /// Calls `f` on every member, in increasing order, emptying the set.
+    #[inline(always)]
+    fn drain(&mut self, mut f: impl FnMut(usize)) {
+        for w in self.lo..self.hi {
+            let mut bits = std::mem::take(&mut self.words[w]);
+            while bits != 0 {
+                f(w * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        self.lo = usize::MAX;
+        self.hi = 0;
     }
 
     /// Empties the set.
@@ -175,28 +189,21 @@ impl SingleHits {
     #[inline(always)]
     fn pass(&mut self, by_debtor: &Csr) {
         let (h, inbox, receiving) = (&self.h, &mut self.inbox, &mut self.receiving);
-        for w in self.now.lo..self.now.hi {
-            let mut bits = std::mem::take(&mut self.now.words[w]);
-            while bits != 0 {
-                let j = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let level = h[j];
-                let (idx, val) = by_debtor.row(j);
-                let (Some(&first), Some(&last)) = (idx.first(), idx.last()) else {
-                    continue;
-                };
-                for (&i, &lam) in idx.iter().zip(val) {
-                    let iu = i as usize;
-                    inbox[iu] += lam.min(1.0) * level;
-                    receiving.words[iu / 64] |= 1 << (iu % 64);
-                }
-                // Rows of `Λ` by debtor are in increasing creditor order.
-                receiving.lo = receiving.lo.min(first as usize / 64);
-                receiving.hi = receiving.hi.max(last as usize / 64 + 1);
+        self.now.drain(|j| {
+            let level = h[j];
+            let (idx, val) = by_debtor.row(j);
+            let (Some(&first), Some(&last)) = (idx.first(), idx.last()) else {
+                return;
+            };
+            for (&i, &lam) in idx.iter().zip(val) {
+                let iu = i as usize;
+                inbox[iu] += lam.min(1.0) * level;
+                receiving.words[iu / 64] |= 1 << (iu % 64);
             }
-        }
-        self.now.lo = usize::MAX;
-        self.now.hi = 0;
+            // Rows of `Λ` by debtor are in increasing creditor order.
+            receiving.lo = receiving.lo.min(first as usize / 64);
+            receiving.hi = receiving.hi.max(last as usize / 64 + 1);
+        });
     }
 
     /// The creditors reached take their inboxes, in increasing index order; those distressed
@@ -205,24 +212,24 @@ impl SingleHits {
     #[inline(always)]
     fn take(&mut self, lev: &Leverage, tol: f64) {
         let mut count = self.n_touched;
-        for w in self.receiving.lo..self.receiving.hi {
-            let mut bits = std::mem::take(&mut self.receiving.words[w]);
-            while bits != 0 {
-                let iu = w * 64 + bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                let a = std::mem::replace(&mut self.inbox[iu], 0.0);
-                let new = absorb_one(self.h[iu], a, tol);
-                self.h[iu] = new;
-                let f = self.flags[iu];
-                let first = (f & HIT == 0) & (new > 0.0);
-                self.flags[iu] = f | (u8::from(first) * (HIT | TOUCHED));
-                self.touched[count] = iu as u32;
-                count += usize::from(first);
-                self.next.insert_if(iu, first & lev.has_creditors(iu));
-            }
-        }
-        self.receiving.lo = usize::MAX;
-        self.receiving.hi = 0;
+        let (h, inbox, flags, touched, next) = (
+            &mut self.h,
+            &mut self.inbox,
+            &mut self.flags,
+            &mut self.touched,
+            &mut self.next,
+        );
+        self.receiving.drain(|iu| {
+            let a = std::mem::replace(&mut inbox[iu], 0.0);
+            let new = absorb_one(h[iu], a, tol);
+            h[iu] = new;
+            let f = flags[iu];
+            let first = (f & HIT == 0) & (new > 0.0);
+            flags[iu] = f | (u8::from(first) * (HIT | TOUCHED));
+            touched[count] = iu as u32;
+            count += usize::from(first);
+            next.insert_if(iu, first & lev.has_creditors(iu));
+        });
         self.n_touched = count;
     }
 

@@ -231,8 +231,67 @@ fn p(alpha: f64, h: f64) -> f64 {
     if alpha == 0.0 {
         h
     } else {
-        h * (alpha * (h - 1.0)).exp()
+        p_nonlinear(alpha, h)
     }
+}
+
+/// `p(h) = h · e^{α (h − 1)}` of non-linear DebtRank, for `α ≥ 0` and `h ≤ 1` (so the
+/// exponent is never positive). `p(0) = 0` and `p(1) = 1` exactly.
+#[inline(always)]
+fn p_nonlinear(alpha: f64, h: f64) -> f64 {
+    h * exp_nonpositive(alpha * (h - 1.0))
+}
+
+/// `e^x` for `x ≤ 0`, within one unit in the last place of the correctly rounded value
+/// (checked against the platform's `exp` in the tests), and exactly 1 at 0; `x < −708` (where
+/// `e^x` is below the smallest normal number) gives 0.
+///
+/// Written with plain additions, multiplications and bit operations, so it gives the same
+/// bits on every processor and in every compiled copy, and a loop over lanes computes four
+/// at a time with AVX2: non-linear `rank` takes one exponential per lane whose stress rose,
+/// and the platform's `exp`, called lane by lane, was about a fifth of its time.
+///
+/// Method: `x = k ln 2 + r` with `k` the integer nearest `x / ln 2` (rounded by adding
+/// `1.5 · 2⁵²`, whose low bits then hold `k`), `ln 2` split in two parts so that `k ln 2` is
+/// exact to double precision, `|r| ≤ ln 2 / 2`; `e^r` by its Taylor polynomial of degree 13
+/// (truncation error below `r¹⁴ / 14! < 5e-18`); `2^k` built in the exponent field.
+#[inline(always)]
+fn exp_nonpositive(x: f64) -> f64 {
+    /// `1.5 · 2⁵²`: adding it rounds to an integer and leaves the integer in the low bits.
+    const SHIFTER: f64 = 6_755_399_441_055_744.0;
+    /// `ln 2 = LN2_HI + LN2_LO`; `LN2_HI` ends in 21 zero bits, so `k · LN2_HI` is exact for
+    /// `|k| < 2²¹`.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    /// `1 / i!` for `i = 0..=13`.
+    const INV_FACTORIAL: [f64; 14] = [
+        1.0,
+        1.0,
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    let xc = x.max(-708.0);
+    let t = xc * std::f64::consts::LOG2_E + SHIFTER;
+    let k = t - SHIFTER;
+    let r = (xc - k * LN2_HI) - k * LN2_LO;
+    let mut q = INV_FACTORIAL[13];
+    for c in INV_FACTORIAL[..13].iter().rev() {
+        q = q * r + c;
+    }
+    // The low bits of `t` hold `k + 2⁵¹`; shifted into the exponent field, `2⁵¹` falls off
+    // the top, and `k ≥ −1022` keeps `2^k` a normal number.
+    let scale = f64::from_bits((t.to_bits() << 52).wrapping_add(1023 << 52));
+    if x < -708.0 { 0.0 } else { q * scale }
 }
 
 /// Impact weight of an entry of `Λ`: capped at 1 for single-hit DebtRank.
@@ -1289,6 +1348,47 @@ fn strong_components(m: &Csr) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Distance in units in the last place between two positive doubles.
+    fn ulps(a: f64, b: f64) -> u64 {
+        a.to_bits().abs_diff(b.to_bits())
+    }
+
+    /// The exponential agrees with the platform's to one unit in the last place over the
+    /// whole range it serves (a wrong coefficient, a wrong split of `ln 2` or a wrong
+    /// exponent field would each be off by many), and keeps `p(0) = 0`, `p(1) = 1`.
+    #[test]
+    fn exponential_is_within_one_ulp() {
+        let mut worst = 0;
+        let steps = 400_000;
+        for i in 0..=steps {
+            // Evenly over [−708, 0], and densely near 0 where non-linear stress lives.
+            for x in [
+                -708.0 * f64::from(i) / f64::from(steps),
+                -1e-3 * f64::from(i) / f64::from(steps),
+            ] {
+                worst = worst.max(ulps(exp_nonpositive(x), x.exp()));
+            }
+        }
+        assert!(worst <= 1, "{worst} ulps");
+        for x in [
+            0.0,
+            -0.0,
+            -1e-300,
+            -1e-17,
+            -0.5 * std::f64::consts::LN_2,
+            -700.0,
+        ] {
+            assert!(ulps(exp_nonpositive(x), x.exp()) <= 1, "{x}");
+        }
+        assert_eq!(exp_nonpositive(0.0), 1.0);
+        assert_eq!(exp_nonpositive(-709.0), 0.0);
+        assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
+        for alpha in [0.5, 1.0, 3.0, 1e6] {
+            assert_eq!(p_nonlinear(alpha, 0.0), 0.0);
+            assert_eq!(p_nonlinear(alpha, 1.0), 1.0);
+        }
+    }
 
     #[test]
     fn spectral_radius_of_small_matrices() {

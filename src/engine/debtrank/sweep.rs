@@ -31,7 +31,7 @@
 //! on generated 10⁴-firm networks: the same work as groups of sixteen where distress decays,
 //! 12–34% fewer exposure visits where failures topple most firms.)
 
-use super::{ImpactSum, Leverage, increment_of, p, snap};
+use super::{ImpactSum, Leverage, increment_of, p_nonlinear, snap};
 use crate::engine::buffers::{Impact, TOUCHED};
 use crate::settings::Settings;
 
@@ -440,14 +440,16 @@ impl<const B: usize> Sweeper<B> {
         let mut d = [0.0; B];
         let mut passed = 0u32;
         if let Some(p_sent) = self.p_sent.get_mut(j) {
+            // Every lane computes `p` (most lanes of a visited firm have risen), so the
+            // loop has no branch and takes four lanes at a time.
             for l in 0..B {
-                if lanes >> l & 1 == 1 && h[l] - sent[l] > tol {
-                    let ph = p(self.alpha, h[l]);
-                    d[l] = (ph - p_sent[l]).max(0.0);
-                    sent[l] = h[l];
-                    p_sent[l] = ph;
-                    passed |= u32::from(d[l] > 0.0) << l;
-                }
+                let on = lanes >> l & 1 == 1 && h[l] - sent[l] > tol;
+                let ph = p_nonlinear(self.alpha, h[l]);
+                let x = (ph - p_sent[l]).max(0.0);
+                d[l] = if on { x } else { 0.0 };
+                sent[l] = if on { h[l] } else { sent[l] };
+                p_sent[l] = if on { ph } else { p_sent[l] };
+                passed |= u32::from(on && x > 0.0) << l;
             }
         } else {
             for l in 0..B {

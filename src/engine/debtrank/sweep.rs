@@ -37,11 +37,16 @@ use crate::settings::Settings;
 
 /// Firm flag: every lane in use is at stress 1 (takes nothing more).
 const FULL: u8 = 16;
+/// Firm flag: has something to take. A sweep visits such firms in index order, so a firm
+/// marked ahead of the sweep is visited in it, and one marked behind it in the next sweep.
+const DIRTY: u8 = 32;
+/// `DIRTY` in every byte of a word.
+const DIRTY_BYTES: u64 = u64::from_ne_bytes([DIRTY; 8]);
 
 /// `B` lanes of failure scenarios run together by sweeps; reused across calls on the same
 /// [`Leverage`] (each call resets only what the last one touched).
 ///
-/// Memory: about `24 B · n` bytes (`32 B · n` non-linear) plus two bit sets of `n` bits;
+/// Memory: about `24 B · n` bytes (`32 B · n` non-linear) and a byte of flags per firm;
 /// `B ≤ 32`.
 #[derive(Debug, Clone)]
 pub struct Sweeper<const B: usize> {
@@ -56,9 +61,6 @@ pub struct Sweeper<const B: usize> {
     inbox: Vec<[f64; B]>,
     flags: Vec<u8>,
     touched: Vec<u32>,
-    /// Firms to visit in this sweep, and in the next.
-    now: Vec<u64>,
-    later: Vec<u64>,
 }
 
 impl<const B: usize> Sweeper<B> {
@@ -69,7 +71,6 @@ impl<const B: usize> Sweeper<B> {
     pub fn new(lev: &Leverage, settings: &Settings) -> Self {
         assert!(B <= 32, "at most 32 lanes");
         let n = lev.n();
-        let words = n.div_ceil(64);
         let alpha = super::alpha_of(settings);
         let mut s = Self {
             alpha,
@@ -83,8 +84,6 @@ impl<const B: usize> Sweeper<B> {
             inbox: vec![[0.0; B]; n],
             flags: vec![0; n],
             touched: Vec::new(),
-            now: vec![0; words],
-            later: vec![0; words],
         };
         for i in 0..n {
             s.set_baseline(lev, i);
@@ -179,8 +178,6 @@ impl<const B: usize> Sweeper<B> {
         }
         self.touched = touched;
         self.touched.clear();
-        self.now.fill(0);
-        self.later.fill(0);
         let mut out: Vec<Option<Impact>> = vec![None; sources.len()];
         // Scenario in each lane, sweeps it has run, and whether it stops.
         let mut lane = [usize::MAX; B];
@@ -201,27 +198,24 @@ impl<const B: usize> Sweeper<B> {
             active |= 1 << l;
             next += 1;
         }
-        std::mem::swap(&mut self.now, &mut self.later);
         while active != 0 {
             sweep += 1;
             // One sweep: every firm with something to take, in index order.
             let mut emitted = 0u32;
-            for w in 0..self.now.len() {
-                while self.now[w] != 0 {
-                    let bit = self.now[w].trailing_zeros() as usize;
-                    self.now[w] &= self.now[w] - 1;
-                    let i = w * 64 + bit;
-                    let mut m = self.take(i, tol, active);
-                    while m != 0 {
-                        let l = m.trailing_zeros() as usize;
-                        m &= m - 1;
-                        let k = lane[l];
-                        if i != sources[k] && watch(k, i) {
-                            stopping[l] = true;
-                        }
+            let mut from = 0;
+            while let Some(i) = self.next_dirty(from) {
+                from = i + 1;
+                self.flags[i] &= !DIRTY;
+                let mut m = self.take(i, tol, active);
+                while m != 0 {
+                    let l = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    let k = lane[l];
+                    if i != sources[k] && watch(k, i) {
+                        stopping[l] = true;
                     }
-                    emitted |= self.emit(lev, i, tol, active, i);
                 }
+                emitted |= self.emit(lev, i, tol, active);
             }
             // Scenarios that stop, converged (passed nothing on in this sweep, so nothing is
             // left to take) or reached the cap free their lanes; new ones take them.
@@ -298,7 +292,6 @@ impl<const B: usize> Sweeper<B> {
             active |= refill;
             idle &= !refill;
             stopped &= !refill;
-            std::mem::swap(&mut self.now, &mut self.later);
         }
         out
     }
@@ -364,7 +357,7 @@ impl<const B: usize> Sweeper<B> {
         }
         self.h[s][l] = 1.0;
         self.flags[s] &= !FULL;
-        self.emit(lev, s, tol, 1 << l, usize::MAX);
+        self.emit(lev, s, tol, 1 << l);
     }
 
     /// Puts lane `l` of firm `i` back to the unshocked state (`h0`: 1 for a firm without a
@@ -406,6 +399,24 @@ impl<const B: usize> Sweeper<B> {
         }
     }
 
+    /// The first firm from index `from` on marked `DIRTY`, found eight flags at a time.
+    #[inline(always)]
+    fn next_dirty(&self, from: usize) -> Option<usize> {
+        let flags = self.flags.get(from..)?;
+        let mut words = flags.chunks_exact(8);
+        let mut at = from;
+        for w in words.by_ref() {
+            let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+            let hit = w & DIRTY_BYTES;
+            if hit != 0 {
+                return Some(at + hit.trailing_zeros() as usize / 8);
+            }
+            at += 8;
+        }
+        let rest = words.remainder();
+        rest.iter().position(|&f| f & DIRTY != 0).map(|k| at + k)
+    }
+
     /// Firm `i` takes its inbox; returns the lanes in which it newly defaulted (bit `l`).
     /// Marks it full when it is at stress 1 in every lane in `active`.
     #[inline(always)]
@@ -428,11 +439,10 @@ impl<const B: usize> Sweeper<B> {
     }
 
     /// Firm `j` passes on the rise of `p` in every lane of `lanes` (bit `l`) where its stress
-    /// rose by more than the tolerance since it last did: into its creditors' inboxes, marked
-    /// for this sweep when their index exceeds `at`, else for the next. Returns the lanes in
-    /// which it passed something on.
+    /// rose by more than the tolerance since it last did: into its creditors' inboxes, which
+    /// it marks to be visited. Returns the lanes in which it passed something on.
     #[inline(always)]
-    fn emit(&mut self, lev: &Leverage, j: usize, tol: f64, lanes: u32, at: usize) -> u32 {
+    fn emit(&mut self, lev: &Leverage, j: usize, tol: f64, lanes: u32) -> u32 {
         if !lev.has_creditors(j) {
             return 0;
         }
@@ -464,22 +474,22 @@ impl<const B: usize> Sweeper<B> {
         if passed == 0 {
             return 0;
         }
+        // Borrowed once, so that the loop keeps the arrays' addresses in registers.
+        let (flags, inbox, touched) = (&mut self.flags[..], &mut self.inbox[..], &mut self.touched);
         let (idx, val) = lev.by_debtor().row(j);
         for (&c, &lam) in idx.iter().zip(val) {
             let cu = c as usize;
-            if self.flags[cu] & FULL != 0 {
+            let f = flags[cu];
+            if f & FULL != 0 {
                 continue;
             }
-            self.touch(cu);
-            let inbox = &mut self.inbox[cu];
-            for l in 0..B {
-                inbox[l] += lam * d[l];
+            if f & TOUCHED == 0 {
+                touched.push(c);
             }
-            let (w, b) = (cu / 64, cu % 64);
-            if cu > at && at != usize::MAX {
-                self.now[w] |= 1 << b;
-            } else {
-                self.later[w] |= 1 << b;
+            flags[cu] = f | TOUCHED | DIRTY;
+            let row = &mut inbox[cu];
+            for l in 0..B {
+                row[l] += lam * d[l];
             }
         }
         passed

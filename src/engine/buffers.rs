@@ -261,3 +261,56 @@ pub(crate) const NO_ROUND: u32 = u32::MAX;
 pub(crate) const TOUCHED: u8 = 1;
 /// In this round's list of receivers.
 pub(crate) const RECEIVING: u8 = 2;
+
+/// The firms a run has changed, so that the next run resets only those: the first `len`
+/// entries of `list`, a buffer of `n + 1` entries. A hot loop writes the entry at `len`
+/// unconditionally and advances `len` only for a firm touched for the first time: no
+/// branch, and no reallocation whose call would make the loop keep its values in memory.
+#[derive(Debug, Clone)]
+pub(crate) struct Touched {
+    pub(crate) list: Vec<u32>,
+    pub(crate) len: usize,
+}
+
+impl Touched {
+    /// Room for all `n` firms.
+    pub(crate) fn new(n: usize) -> Self {
+        Self {
+            list: vec![0; n + 1],
+            len: 0,
+        }
+    }
+
+    /// The firms touched.
+    pub(crate) fn as_slice(&self) -> &[u32] {
+        &self.list[..self.len]
+    }
+
+    /// Forgets every firm.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Records firm `i`, whose flags are `f`, unless `f` has [`TOUCHED`] (the caller sets
+    /// the flag).
+    #[inline(always)]
+    pub(crate) fn note(&mut self, i: usize, f: u8) {
+        self.list[self.len] = i as u32;
+        self.len += usize::from(f & TOUCHED == 0);
+    }
+
+    /// Puts the firms in index order: by a scan of the flags (where exactly the firms
+    /// recorded have [`TOUCHED`]) when they are many.
+    pub(crate) fn sort(&mut self, flags: &[u8]) {
+        if self.len * 16 < flags.len() {
+            self.list[..self.len].sort_unstable();
+        } else {
+            let mut count = 0;
+            for (i, &f) in flags.iter().enumerate() {
+                self.list[count] = i as u32;
+                count += usize::from(f & TOUCHED != 0);
+            }
+            debug_assert_eq!(count, self.len);
+        }
+    }
+}

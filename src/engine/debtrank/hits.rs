@@ -17,7 +17,7 @@
 //! [`Batch`]: super::Batch
 
 use super::{Leverage, absorb_one, lane_impact, snap};
-use crate::engine::buffers::{Impact, TOUCHED};
+use crate::engine::buffers::{Impact, TOUCHED, Touched};
 use crate::model::Csr;
 use crate::settings::Settings;
 
@@ -34,11 +34,8 @@ pub struct SingleHits {
     /// What this round's distressed debtors pass on, not yet taken.
     inbox: Vec<f64>,
     flags: Vec<u8>,
-    /// Firms distressed in this scenario (the only ones whose state changes): the first
-    /// `n_touched` entries of a buffer of `n + 1`, written unconditionally and advanced only
-    /// for a firm distressed for the first time.
-    touched: Vec<u32>,
-    n_touched: usize,
+    /// Firms distressed in this scenario (the only ones whose state changes).
+    touched: Touched,
     /// Creditors reached in this round.
     receiving: Bits,
     /// Firms passing stress on in this round and in the next, as bit sets (visited in
@@ -113,8 +110,7 @@ impl SingleHits {
             h: vec![0.0; n],
             inbox: vec![0.0; n],
             flags: vec![0; n],
-            touched: vec![0; n + 1],
-            n_touched: 0,
+            touched: Touched::new(n),
             receiving: Bits::new(n),
             now: Bits::new(n),
             next: Bits::new(n),
@@ -145,16 +141,16 @@ impl SingleHits {
         on_default: impl FnMut(usize),
     ) -> Impact {
         let tol = settings.tolerance;
-        for k in 0..self.n_touched {
-            self.set_baseline(lev, self.touched[k] as usize);
+        for k in 0..self.touched.len {
+            self.set_baseline(lev, self.touched.list[k] as usize);
         }
         self.now.clear();
         self.next.clear();
         self.receiving.clear();
         // Round 0: `s` fails (a firm without a buffer fails outright and passes its whole
         // exposure on).
-        self.touched[0] = s as u32;
-        self.n_touched = 1;
+        self.touched.list[0] = s as u32;
+        self.touched.len = 1;
         self.flags[s] |= HIT | TOUCHED;
         self.h[s] = snap(1.0, tol).max(self.h[s]);
         self.now.insert_if(s, lev.has_creditors(s));
@@ -171,10 +167,10 @@ impl SingleHits {
             self.take(lev, tol);
             std::mem::swap(&mut self.now, &mut self.next);
         }
-        self.sort_touched();
+        self.touched.sort(&self.flags);
         lane_impact(
             lev,
-            &self.touched[..self.n_touched],
+            self.touched.as_slice(),
             s,
             |i| self.h[i],
             converged,
@@ -211,12 +207,12 @@ impl SingleHits {
     /// `receiving`.
     #[inline(always)]
     fn take(&mut self, lev: &Leverage, tol: f64) {
-        let mut count = self.n_touched;
+        let mut count = self.touched.len;
         let (h, inbox, flags, touched, next) = (
             &mut self.h,
             &mut self.inbox,
             &mut self.flags,
-            &mut self.touched,
+            &mut self.touched.list,
             &mut self.next,
         );
         self.receiving.drain(|iu| {
@@ -230,22 +226,7 @@ impl SingleHits {
             count += usize::from(first);
             next.insert_if(iu, first & lev.has_creditors(iu));
         });
-        self.n_touched = count;
-    }
-
-    /// Puts the touched firms in index order: by a scan of the flags when they are many.
-    fn sort_touched(&mut self) {
-        let n = self.flags.len();
-        if self.n_touched * 16 < n {
-            self.touched[..self.n_touched].sort_unstable();
-        } else {
-            let mut count = 0;
-            for (i, &f) in self.flags.iter().enumerate() {
-                self.touched[count] = i as u32;
-                count += usize::from(f & TOUCHED != 0);
-            }
-            debug_assert_eq!(count, self.n_touched);
-        }
+        self.touched.len = count;
     }
 }
 

@@ -32,7 +32,7 @@
 //! 12–34% fewer exposure visits where failures topple most firms.)
 
 use super::{ImpactSum, Leverage, increment_of, p_nonlinear, snap};
-use crate::engine::buffers::{Impact, TOUCHED};
+use crate::engine::buffers::{Impact, TOUCHED, Touched};
 use crate::settings::Settings;
 
 /// Firm flag: every lane in use is at stress 1 (takes nothing more).
@@ -60,7 +60,7 @@ pub struct Sweeper<const B: usize> {
     /// Passed on by debtors, not yet taken.
     inbox: Vec<[f64; B]>,
     flags: Vec<u8>,
-    touched: Vec<u32>,
+    touched: Touched,
 }
 
 impl<const B: usize> Sweeper<B> {
@@ -83,7 +83,7 @@ impl<const B: usize> Sweeper<B> {
             },
             inbox: vec![[0.0; B]; n],
             flags: vec![0; n],
-            touched: Vec::new(),
+            touched: Touched::new(n),
         };
         for i in 0..n {
             s.set_baseline(lev, i);
@@ -107,10 +107,8 @@ impl<const B: usize> Sweeper<B> {
 
     #[inline]
     fn touch(&mut self, i: usize) {
-        if self.flags[i] & TOUCHED == 0 {
-            self.flags[i] |= TOUCHED;
-            self.touched.push(i as u32);
-        }
+        self.touched.note(i, self.flags[i]);
+        self.flags[i] |= TOUCHED;
     }
 
     /// Runs the scenarios "firm `sources[k]` alone fails" (stress 1), any number of them,
@@ -172,11 +170,9 @@ impl<const B: usize> Sweeper<B> {
         mut on_default: impl FnMut(usize, usize),
     ) -> Vec<Option<Impact>> {
         let tol = settings.tolerance;
-        let touched = std::mem::take(&mut self.touched);
-        for &i in &touched {
-            self.set_baseline(lev, i as usize);
+        for k in 0..self.touched.len {
+            self.set_baseline(lev, self.touched.list[k] as usize);
         }
-        self.touched = touched;
         self.touched.clear();
         let mut out: Vec<Option<Impact>> = vec![None; sources.len()];
         // Scenario in each lane, sweeps it has run, and whether it stops.
@@ -311,10 +307,10 @@ impl<const B: usize> Sweeper<B> {
         out: &mut [Option<Impact>],
         on_default: &mut impl FnMut(usize, usize),
     ) {
-        self.sort_touched();
+        self.touched.sort(&self.flags);
         let mut sums: [ImpactSum; B] = std::array::from_fn(|_| ImpactSum::default());
-        for t in 0..self.touched.len() {
-            let i = self.touched[t] as usize;
+        for t in 0..self.touched.len {
+            let i = self.touched.list[t] as usize;
             let insolvent = lev.losses().insolvent(i);
             let h0 = if insolvent { 1.0 } else { 0.0 };
             let mut m = lanes;
@@ -376,7 +372,7 @@ impl<const B: usize> Sweeper<B> {
     fn pending(&self, lanes: u32) -> u32 {
         let mut pending = 0u32;
         if lanes != 0 {
-            for &i in &self.touched {
+            for &i in self.touched.as_slice() {
                 for l in 0..B {
                     pending |=
                         u32::from(lanes >> l & 1 == 1 && self.inbox[i as usize][l] > 0.0) << l;
@@ -384,19 +380,6 @@ impl<const B: usize> Sweeper<B> {
             }
         }
         pending
-    }
-
-    /// Puts the touched firms in index order: by a scan of the flags when they are many.
-    fn sort_touched(&mut self) {
-        let n = self.flags.len();
-        if self.touched.len() * 16 < n {
-            self.touched.sort_unstable();
-        } else {
-            self.touched.clear();
-            let flags = &self.flags;
-            self.touched
-                .extend((0..n as u32).filter(|&i| flags[i as usize] & TOUCHED != 0));
-        }
     }
 
     /// The first firm from index `from` on marked `DIRTY`, found eight flags at a time.
@@ -474,8 +457,9 @@ impl<const B: usize> Sweeper<B> {
         if passed == 0 {
             return 0;
         }
-        // Borrowed once, so that the loop keeps the arrays' addresses in registers.
-        let (flags, inbox, touched) = (&mut self.flags[..], &mut self.inbox[..], &mut self.touched);
+        // Borrowed once and counted in a local, so that the loop keeps them in registers.
+        let (flags, inbox) = (&mut self.flags[..], &mut self.inbox[..]);
+        let (touched, mut count) = (&mut self.touched.list[..], self.touched.len);
         let (idx, val) = lev.by_debtor().row(j);
         for (&c, &lam) in idx.iter().zip(val) {
             let cu = c as usize;
@@ -483,15 +467,15 @@ impl<const B: usize> Sweeper<B> {
             if f & FULL != 0 {
                 continue;
             }
-            if f & TOUCHED == 0 {
-                touched.push(c);
-            }
+            touched[count] = c;
+            count += usize::from(f & TOUCHED == 0);
             flags[cu] = f | TOUCHED | DIRTY;
             let row = &mut inbox[cu];
             for l in 0..B {
                 row[l] += lam * d[l];
             }
         }
+        self.touched.len = count;
         passed
     }
 }

@@ -40,24 +40,24 @@
 //! # Algorithm and cost
 //! Event-driven. Each round, the firms whose stress rose by more than the tolerance (the
 //! frontier) set what they pass on; the creditors they reach each sum what they receive over
-//! their own row of `Λ`, always in the same order (increasing debtor index), and update. When a quarter of the firms or
-//! more are in the frontier, the round sums every row that can still take stress (most would
-//! be reached anyway). Firms at stress 1 take nothing more. A sparse round costs the rows of
-//! the creditors reached, a dense one `O(m)`; a run costs the part of the network it reaches
-//! times the rounds during which stress keeps rising there — in a well-connected subcritical
-//! network with a `1e-12` tolerance that is about `log(h / 1e-12) / log(1 / ρ)` rounds over
-//! everything reachable. A reused [`Workspace`] resets only what the last run touched, and
-//! allocates nothing per round once its buffers have grown.
+//! their own row of `Λ`, always in the same order (increasing debtor index), and update. When a
+//! quarter of the firms or more are in the frontier, the round sums every row that can still
+//! take stress (most would be reached anyway). Firms at stress 1 take nothing more. A sparse
+//! round costs the rows of the creditors reached, a dense one `O(m)`; a run costs the part of
+//! the network it reaches times the rounds during which stress keeps rising there — in a
+//! well-connected subcritical network with a `1e-12` tolerance that is about `log(h / 1e-12) /
+//! log(1 / ρ)` rounds over everything reachable. A reused [`Workspace`] resets only what the
+//! last run touched, and allocates nothing per round once its buffers have grown.
 //!
 //! Because every firm's sum runs in a fixed order, the result does not depend on the order in
 //! which firms are visited, on which rounds run densely, or on the thread count; a [`Batch`]
 //! runs several failure scenarios in lanes and gives each the very same bits as a single run.
-//! [`SingleHits`] runs single-hit failure scenarios one by one with the same bits, pushing
-//! each distressed firm's stress along its exposures in increasing debtor order, so that each
-//! creditor receives its terms in the order of its row (`rank` uses it). A [`Sweeper`] runs linear and non-linear
-//! scenarios in lanes by Gauss–Seidel sweeps, for callers that need only final states
-//! (`rank`): the same fixed point to within the tolerance, with fewer passes.
-//! The one-scenario [`debtrank`] also computes the spectral radius of `Λ`, alongside the
+//! [`SingleHits`] runs single-hit failure scenarios one by one with the same bits, pushing each
+//! distressed firm's stress along its exposures in increasing debtor order, so that each
+//! creditor receives its terms in the order of its row (`rank` uses it). A [`Sweeper`] runs
+//! linear and non-linear scenarios in lanes by Gauss–Seidel sweeps, for callers that need only
+//! final states (`rank`): the same fixed point to within the tolerance, with fewer passes. The
+//! one-scenario [`debtrank`] also computes the spectral radius of `Λ`, alongside the
 //! propagation.
 
 use std::sync::OnceLock;
@@ -242,9 +242,8 @@ fn p_nonlinear(alpha: f64, h: f64) -> f64 {
     h * exp_nonpositive(alpha * (h - 1.0))
 }
 
-/// `e^x` for `x ≤ 0`, within one unit in the last place of the correctly rounded value
-/// (checked against the platform's `exp` in the tests), and exactly 1 at 0; `x < −708` (where
-/// `e^x` is below the smallest normal number) gives 0.
+/// `e^x` for `x ≤ 0`, within one unit in the last place of the platform's `exp` (checked
+/// in the tests), and exactly 1 at 0; `x < −708` (where `e^x < 3.3e-308`) gives 0.
 ///
 /// Written with plain additions, multiplications and bit operations, so it gives the same
 /// bits on every processor and in every compiled copy, and a loop over lanes computes four

@@ -149,8 +149,8 @@ impl SingleHits {
         self.receiving.clear();
         // Round 0: `s` fails (a firm without a buffer fails outright and passes its whole
         // exposure on).
-        self.touched.list[0] = s as u32;
-        self.touched.len = 1;
+        self.touched.clear();
+        self.touched.note(s, self.flags[s]);
         self.flags[s] |= HIT | TOUCHED;
         self.h[s] = snap(1.0, tol).max(self.h[s]);
         self.now.insert_if(s, lev.has_creditors(s));

@@ -182,7 +182,7 @@ impl Csr {
         let mut r = 0;
         while r < rows {
             let first = r;
-            while r < rows && offsets[r + 1] - offsets[first] <= BLOCK.max(1) {
+            while r < rows && offsets[r + 1] - offsets[first] <= BLOCK {
                 r += 1;
             }
             r = r.max(first + 1);

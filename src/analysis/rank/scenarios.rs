@@ -16,12 +16,13 @@
 //! - if `s ∈ S_r`, `h^s ≤ h^r`, by the same argument the other way.
 //!
 //! So once some seed `r` — one of up to 2048 evenly spaced firms (a quarter of the firms at
-//! most) whose scenarios run first — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`:
-//! the lane stops and the figures of `s` follow from those of `r`. The seeds themselves run
-//! in generations of 128, each stopping in the same way at seeds of earlier generations; only
-//! the first generation runs in full. In a network where a failure topples most firms, that
-//! cuts almost every cascade at the sweep where defaults start to multiply. Whether and where a lane stops depends only on its own firm and the
-//! seeds, never on the thread count, the grouping into lanes or the split into blocks.
+//! most) whose scenarios run first — with `s ∈ S_r` defaults in `s`'s cascade, `h^s = h^r`: the
+//! lane stops and the figures of `s` follow from those of `r`. The seeds themselves run in
+//! generations of 128, each stopping in the same way at seeds of earlier generations; only the
+//! first generation runs in full. In a network where a failure topples most firms, that cuts
+//! almost every cascade at the sweep where defaults start to multiply. Whether and where a lane
+//! stops depends only on its own firm and the seeds, never on the thread count, the grouping
+//! into lanes or the split into blocks.
 //!
 //! Figures from the sweeps or from a seed equal those of `simulate --default s` to within
 //! the convergence tolerance (the same fixed point, approached along another path), not to
@@ -343,7 +344,9 @@ impl Seeds {
     /// cap has none to share), and `s` is in its set: the seed whose run computed that state.
     fn earlier(&self, j: usize, first: usize, s: usize) -> Option<u32> {
         let k = self.index[j];
-        (k != NOT_A_SEED && (k as usize) < first).then_some(())?;
+        if k == NOT_A_SEED || k as usize >= first {
+            return None;
+        }
         let root = self.root[k as usize];
         (self.impacts[root as usize].converged && self.contains(k as usize, s)).then_some(root)
     }

@@ -42,6 +42,8 @@ const FULL: u8 = 16;
 const DIRTY: u8 = 32;
 /// `DIRTY` in every byte of a word.
 const DIRTY_BYTES: u64 = u64::from_ne_bytes([DIRTY; 8]);
+/// `TOUCHED` in every byte of a word.
+const TOUCHED_BYTES: u64 = u64::from_ne_bytes([TOUCHED; 8]);
 
 /// `B` lanes of failure scenarios run together by sweeps; reused across calls on the same
 /// [`Leverage`] (each call resets only what the last one touched).
@@ -105,10 +107,29 @@ impl<const B: usize> Sweeper<B> {
         self.flags[i] = if insolvent { FULL } else { 0 };
     }
 
-    #[inline]
+    /// Records firm `i` among those whose state may differ from the unshocked one.
+    #[inline(always)]
     fn touch(&mut self, i: usize) {
         self.touched.note(i, self.flags[i]);
         self.flags[i] |= TOUCHED;
+    }
+
+    /// Records the firms marked to take something that have not taken anything yet (only
+    /// their inboxes differ from the unshocked state). A firm is recorded when it takes, so
+    /// that passing stress along an exposure costs no bookkeeping.
+    fn touch_marked(&mut self) {
+        for start in (0..self.flags.len()).step_by(8) {
+            let mut word = [0u8; 8];
+            let end = (start + 8).min(self.flags.len());
+            word[..end - start].copy_from_slice(&self.flags[start..end]);
+            let word = u64::from_le_bytes(word);
+            // `DIRTY` without `TOUCHED` in the same byte (`TOUCHED` moved up to `DIRTY`).
+            let mut hit = word & DIRTY_BYTES & !((word & TOUCHED_BYTES) << DIRTY.trailing_zeros());
+            while hit != 0 {
+                self.touch(start + hit.trailing_zeros() as usize / 8);
+                hit &= hit - 1;
+            }
+        }
     }
 
     /// Runs the scenarios "firm `sources[k]` alone fails" (stress 1), any number of them,
@@ -307,6 +328,7 @@ impl<const B: usize> Sweeper<B> {
         out: &mut [Option<Impact>],
         on_default: &mut impl FnMut(usize, usize),
     ) {
+        self.touch_marked();
         self.touched.sort(&self.flags);
         let mut sums: [ImpactSum; B] = std::array::from_fn(|_| ImpactSum::default());
         for t in 0..self.touched.len {
@@ -369,9 +391,10 @@ impl<const B: usize> Sweeper<B> {
     }
 
     /// The lanes among `lanes` with stress still to take somewhere (bit `l`).
-    fn pending(&self, lanes: u32) -> u32 {
+    fn pending(&mut self, lanes: u32) -> u32 {
         let mut pending = 0u32;
         if lanes != 0 {
+            self.touch_marked();
             for &i in self.touched.as_slice() {
                 for l in 0..B {
                     pending |=
@@ -404,6 +427,7 @@ impl<const B: usize> Sweeper<B> {
     /// Marks it full when it is at stress 1 in every lane in `active`.
     #[inline(always)]
     fn take(&mut self, i: usize, tol: f64, active: u32) -> u32 {
+        self.touch(i);
         let a = std::mem::replace(&mut self.inbox[i], [0.0; B]);
         let h = &mut self.h[i];
         let mut newly = 0u32;
@@ -457,9 +481,9 @@ impl<const B: usize> Sweeper<B> {
         if passed == 0 {
             return 0;
         }
-        // Borrowed once and counted in a local, so that the loop keeps them in registers.
-        let (flags, inbox) = (&mut self.flags[..], &mut self.inbox[..]);
-        let (touched, mut count) = (&mut self.touched.list[..], self.touched.len);
+        // The inboxes as long as the flags, so that one bounds check covers both.
+        let flags = &mut self.flags[..];
+        let inbox = &mut self.inbox[..flags.len()];
         let (idx, val) = lev.by_debtor().row(j);
         for (&c, &lam) in idx.iter().zip(val) {
             let cu = c as usize;
@@ -467,15 +491,12 @@ impl<const B: usize> Sweeper<B> {
             if f & FULL != 0 {
                 continue;
             }
-            touched[count] = c;
-            count += usize::from(f & TOUCHED == 0);
-            flags[cu] = f | TOUCHED | DIRTY;
+            flags[cu] = f | DIRTY;
             let row = &mut inbox[cu];
             for l in 0..B {
                 row[l] += lam * d[l];
             }
         }
-        self.touched.len = count;
         passed
     }
 }

@@ -247,8 +247,9 @@ fn p_nonlinear(alpha: f64, h: f64) -> f64 {
 ///
 /// Written with plain additions, multiplications and bit operations, so it gives the same
 /// bits on every processor and in every compiled copy, and a loop over lanes computes four
-/// at a time with AVX2: non-linear `rank` takes one exponential per lane whose stress rose,
-/// and the platform's `exp`, called lane by lane, was about a fifth of its time.
+/// at a time with AVX2 (eight with AVX-512F): non-linear `rank` takes one exponential per
+/// lane whose stress rose, and the platform's `exp`, called lane by lane, was about a fifth
+/// of its time.
 ///
 /// Method: `x = k ln 2 + r` with `k` the integer nearest `x / ln 2` (rounded by adding
 /// `1.5 · 2⁵²`, whose low bits then hold `k`), `ln 2` split in two parts so that `k ln 2` is

@@ -11,11 +11,12 @@
 //! - `leverage = 4`: the Gai–Kapadia calibration (interbank assets 20% of total assets,
 //!   capital 5%): supercritical, a single failure topples almost everyone.
 //!
-//! Other assets make interbank claims 20% of total assets (the weights). The generator is a
-//! fixed xorshift so every run benchmarks the same networks.
+//! Other assets make interbank claims 20% of total assets (the weights). The draws come from
+//! the crate's seeded [`Rng`], so every run benchmarks the same networks.
 
 use std::sync::OnceLock;
 
+use contagion::analysis::generate::Rng;
 use contagion::analysis::rank::rank;
 use contagion::engine::debtrank::{self, Leverage};
 use contagion::prelude::*;
@@ -25,35 +26,20 @@ fn main() {
     divan::main();
 }
 
-/// Deterministic xorshift64 generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// Uniform index in `0..n`.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n as u64) as usize
 }
 
 /// `n` firms, `degree · n` loans, every row of `Λ` summing to `leverage`.
 fn generate(n: usize, degree: usize, leverage: f64, seed: u64) -> Network {
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = Rng::new(seed);
     let mut claims = vec![0.0; n];
     let exposures: Vec<Exposure> = (0..degree * n)
         .map(|_| {
-            let creditor = rng.below(n);
-            let debtor = (creditor + 1 + rng.below(n - 1)) % n;
-            let amount = 0.5 + rng.unit();
+            let creditor = below(&mut rng, n);
+            let debtor = (creditor + 1 + below(&mut rng, n - 1)) % n;
+            let amount = 0.5 + rng.uniform();
             claims[creditor] += amount;
             Exposure {
                 creditor: creditor as u32,

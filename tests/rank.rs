@@ -1,6 +1,7 @@
 //! `rank`: a worked example, agreement with a loop of single runs, independence from the
 //! thread count, and the command line.
 
+use contagion::analysis::generate::Rng;
 use contagion::analysis::rank::{Ranking, assemble, rank, rank_part};
 use contagion::engine::clearing::clear;
 use contagion::engine::debtrank::debtrank;
@@ -70,49 +71,34 @@ fn ties_keep_input_order() {
     assert_eq!(ids, ["Z", "Y", "X"]);
 }
 
-/// Deterministic xorshift generator for test networks.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+/// Uniform index in `0..n`.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n as u64) as usize
 }
 
 /// `n` firms, about `degree · n` loans between random distinct firms, buffers so that the
 /// rows of `Λ` sum to about `leverage` (some firms with no buffer at all), and cash and
 /// external liabilities so that clearing has something to do.
 fn generated(n: usize, degree: usize, leverage: f64, seed: u64) -> Network {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let mut exposures = Vec::new();
     let mut claims = vec![0.0; n];
     for _ in 0..degree * n {
-        let c = rng.below(n);
-        let d = (c + 1 + rng.below(n - 1)) % n;
-        let amount = 0.5 + rng.unit();
+        let c = below(&mut rng, n);
+        let d = (c + 1 + below(&mut rng, n - 1)) % n;
+        let amount = 0.5 + rng.uniform();
         claims[c] += amount;
         exposures.push(claim(c as u32, d as u32, amount));
     }
     let firms = (0..n)
         .map(|i| {
-            let mut f = firm(&format!("F{i}"), 2.0 * rng.unit(), None, None);
-            f.cash = rng.unit();
-            f.external_liabilities = rng.unit();
-            f.capital = Some(if rng.below(20) == 0 {
+            let mut f = firm(&format!("F{i}"), 2.0 * rng.uniform(), None, None);
+            f.cash = rng.uniform();
+            f.external_liabilities = rng.uniform();
+            f.capital = Some(if below(&mut rng, 20) == 0 {
                 0.0
             } else {
-                (claims[i] / (leverage * (0.5 + rng.unit()))).max(0.1)
+                (claims[i] / (leverage * (0.5 + rng.uniform()))).max(0.1)
             });
             f
         })

@@ -286,9 +286,18 @@ impl Touched {
         &self.list[..self.len]
     }
 
-    /// Forgets every firm.
-    pub(crate) fn clear(&mut self) {
-        self.len = 0;
+    /// Forgets every firm and returns how many there were: `list[..count]` still holds them
+    /// until the next [`Touched::note`], so that a workspace can reset them in place with
+    /// `for k in 0..touched.forget() { reset(touched.list[k]) }`.
+    pub(crate) fn forget(&mut self) -> usize {
+        std::mem::take(&mut self.len)
+    }
+
+    /// Records firm `i` unless its flag byte has [`TOUCHED`], and sets that flag.
+    #[inline(always)]
+    pub(crate) fn mark(&mut self, flags: &mut [u8], i: usize) {
+        self.note(i, flags[i]);
+        flags[i] |= TOUCHED;
     }
 
     /// Records firm `i`, whose flags are `f`, unless `f` has [`TOUCHED`] (the caller sets

@@ -70,7 +70,7 @@ pub use hits::SingleHits;
 pub use sweep::Sweeper;
 
 use super::buffers::{
-    BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, TOUCHED,
+    BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, Touched,
     scale_contributions, shock_losses,
 };
 use super::{Cause, Contribution, PAR_THRESHOLD, Round};
@@ -358,7 +358,7 @@ pub struct Workspace {
     dp: Vec<f64>,
     flags: Vec<u8>,
     round: Vec<u32>,
-    touched: Vec<u32>,
+    touched: Touched,
     frontier: Vec<u32>,
     next: Vec<u32>,
     receiving: Vec<u32>,
@@ -380,7 +380,7 @@ impl Workspace {
             dp: vec![0.0; n],
             flags: vec![0; n],
             round: vec![NO_ROUND; n],
-            touched: Vec::new(),
+            touched: Touched::new(n),
             frontier: Vec::new(),
             next: Vec::new(),
             receiving: Vec::new(),
@@ -418,12 +418,9 @@ impl Workspace {
     }
 
     fn reset(&mut self, lev: &Leverage) {
-        let touched = std::mem::take(&mut self.touched);
-        for &i in &touched {
-            self.set_baseline(lev, i as usize);
+        for k in 0..self.touched.forget() {
+            self.set_baseline(lev, self.touched.list[k] as usize);
         }
-        self.touched = touched;
-        self.touched.clear();
         self.frontier.clear();
         self.next.clear();
         self.receiving.clear();
@@ -431,10 +428,7 @@ impl Workspace {
 
     #[inline]
     fn touch(&mut self, i: usize) {
-        if self.flags[i] & TOUCHED == 0 {
-            self.flags[i] |= TOUCHED;
-            self.touched.push(i as u32);
-        }
+        self.touched.mark(&mut self.flags, i);
     }
 
     /// Runs a cascade from the initial stresses `start` (`(firm, h(1))`; a firm without a
@@ -467,8 +461,8 @@ impl Workspace {
                 self.round[iu] = 0;
             }
         }
-        for k in 0..self.touched.len() {
-            let i = self.touched[k] as usize;
+        for k in 0..self.touched.len {
+            let i = self.touched.list[k] as usize;
             if self.wants_to_pass(i, tol) && lev.has_creditors(i) {
                 self.frontier.push(i as u32);
             }
@@ -634,16 +628,16 @@ impl Workspace {
 
     /// Firms whose state the last run changed, in increasing index order.
     pub fn touched(&mut self) -> &[u32] {
-        self.touched.sort_unstable();
-        &self.touched
+        self.touched.sort(&self.flags);
+        self.touched.as_slice()
     }
 
     /// System DebtRank of the last run: `Σ v_i (h_i − h_i(1))`, summed in firm order over the
     /// firms the run touched (the others add exactly 0).
     pub fn added_stress(&mut self, weight: &[f64]) -> f64 {
-        self.touched.sort_unstable();
+        self.touched.sort(&self.flags);
         let mut r = 0.0;
-        for &i in &self.touched {
+        for &i in self.touched.as_slice() {
             let i = i as usize;
             r += weight[i] * (self.h[i] - self.h1[i]);
         }
@@ -662,9 +656,9 @@ impl Workspace {
         mut on_default: impl FnMut(usize),
     ) -> Impact {
         let run = self.run(lev, settings, &[(s as u32, 1.0)], false);
-        self.touched.sort_unstable();
+        self.touched.sort(&self.flags);
         let mut acc = ImpactSum::default();
-        for &i in &self.touched {
+        for &i in self.touched.as_slice() {
             let i = i as usize;
             if i != s && acc.add(lev, i, self.h[i], self.h1[i], self.round[i] != NO_ROUND) {
                 on_default(i);
@@ -748,7 +742,7 @@ pub struct Batch<const B: usize> {
     /// Single-hit status per lane (`DISTRESSED`, `INACTIVE`).
     status: Vec<[u8; B]>,
     flags: Vec<u8>,
-    touched: Vec<u32>,
+    touched: Touched,
     frontier: Vec<u32>,
     next: Vec<u32>,
     receiving: Vec<u32>,
@@ -766,7 +760,7 @@ impl<const B: usize> Batch<B> {
             dp: vec![[0.0; B]; n],
             status: vec![[0; B]; n],
             flags: vec![0; n],
-            touched: Vec::new(),
+            touched: Touched::new(n),
             frontier: Vec::new(),
             next: Vec::new(),
             receiving: Vec::new(),
@@ -796,10 +790,7 @@ impl<const B: usize> Batch<B> {
 
     #[inline]
     fn touch(&mut self, i: usize) {
-        if self.flags[i] & TOUCHED == 0 {
-            self.flags[i] |= TOUCHED;
-            self.touched.push(i as u32);
-        }
+        self.touched.mark(&mut self.flags, i);
     }
 
     /// Lane `l` of firm `i` joins the next frontier (single-hit: becomes distressed).
@@ -834,12 +825,9 @@ impl<const B: usize> Batch<B> {
         let tol = settings.tolerance;
         let single = self.variant == Variant::SingleHit;
         // Reset what the previous batch touched.
-        let touched = std::mem::take(&mut self.touched);
-        for &i in &touched {
-            self.set_baseline(lev, i as usize);
+        for k in 0..self.touched.forget() {
+            self.set_baseline(lev, self.touched.list[k] as usize);
         }
-        self.touched = touched;
-        self.touched.clear();
         self.frontier.clear();
         self.next.clear();
         self.receiving.clear();
@@ -855,8 +843,8 @@ impl<const B: usize> Batch<B> {
             }
         }
         let mut live = [false; B];
-        for k in 0..self.touched.len() {
-            let i = self.touched[k] as usize;
+        for k in 0..self.touched.len {
+            let i = self.touched.list[k] as usize;
             let has = lev.has_creditors(i);
             let mut any = false;
             for l in 0..lanes {
@@ -982,12 +970,12 @@ impl<const B: usize> Batch<B> {
             std::mem::swap(&mut self.frontier, &mut self.next);
             self.next.clear();
         }
-        self.touched.sort_unstable();
+        self.touched.sort(&self.flags);
         (0..lanes)
             .map(|l| {
                 lane_impact(
                     lev,
-                    &self.touched,
+                    self.touched.as_slice(),
                     sources[l],
                     |i| self.h[i][l],
                     converged[l],

@@ -32,7 +32,7 @@
 //! and a reused [`Workspace`] resets only what the previous run touched.
 
 use super::buffers::{
-    BufferOutcome, Impact, LossNetwork, NO_ROUND, TOUCHED, scale_contributions, shock_losses,
+    BufferOutcome, Impact, LossNetwork, NO_ROUND, Touched, scale_contributions, shock_losses,
 };
 use super::{Cause, Contribution, Round};
 use crate::model::{Csr, Network};
@@ -123,7 +123,7 @@ pub struct Workspace {
     transmits: Vec<bool>,
     flags: Vec<u8>,
     round: Vec<u32>,
-    touched: Vec<u32>,
+    touched: Touched,
     frontier: Vec<u32>,
     next: Vec<u32>,
 }
@@ -138,7 +138,7 @@ impl Workspace {
             transmits: vec![true; n],
             flags: vec![0; n],
             round: vec![NO_ROUND; n],
-            touched: Vec::new(),
+            touched: Touched::new(n),
             frontier: Vec::new(),
             next: Vec::new(),
         };
@@ -158,22 +158,16 @@ impl Workspace {
     }
 
     fn reset(&mut self, tr: &Transmission) {
-        let touched = std::mem::take(&mut self.touched);
-        for &i in &touched {
-            self.set_baseline(tr, i as usize);
+        for k in 0..self.touched.forget() {
+            self.set_baseline(tr, self.touched.list[k] as usize);
         }
-        self.touched = touched;
-        self.touched.clear();
         self.frontier.clear();
         self.next.clear();
     }
 
     #[inline]
     fn touch(&mut self, i: usize) {
-        if self.flags[i] & TOUCHED == 0 {
-            self.flags[i] |= TOUCHED;
-            self.touched.push(i as u32);
-        }
+        self.touched.mark(&mut self.flags, i);
     }
 
     /// Runs a cascade from the initial losses `start` (`(firm, loss, fails outright)`).
@@ -201,8 +195,8 @@ impl Workspace {
             }
             self.loss1[iu] = self.loss[iu];
         }
-        for k in 0..self.touched.len() {
-            let i = self.touched[k];
+        for k in 0..self.touched.len {
+            let i = self.touched.list[k];
             let iu = i as usize;
             if self.round[iu] == 0 && self.transmits[iu] && !tr.lost.row(iu).0.is_empty() {
                 self.frontier.push(i);
@@ -281,12 +275,12 @@ impl Workspace {
         mut on_default: impl FnMut(usize),
     ) -> Impact {
         let run = self.run(tr, settings, &[(s as u32, 0.0, true)], false);
-        self.touched.sort_unstable();
+        self.touched.sort(&self.flags);
         let w = &tr.losses.weight;
         let mut debtrank = 0.0;
         let mut losses = 0.0;
         let mut defaults = 0;
-        for &i in &self.touched {
+        for &i in self.touched.as_slice() {
             let i = i as usize;
             if i == s {
                 continue;
@@ -349,9 +343,10 @@ pub fn threshold(net: &Network, marks: &Marks, settings: &Settings) -> BufferOut
         .map(|i| tr.distress(i, ws.loss[i], defaulted[i]))
         .collect();
     let loss: Vec<f64> = (0..n).map(|i| ws.reported_loss(&tr, i)).collect();
-    ws.touched.sort_unstable();
+    ws.touched.sort(&ws.flags);
     let debtrank: f64 = ws
         .touched
+        .as_slice()
         .iter()
         .map(|&i| {
             let i = i as usize;

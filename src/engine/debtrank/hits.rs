@@ -141,7 +141,7 @@ impl SingleHits {
         on_default: impl FnMut(usize),
     ) -> Impact {
         let tol = settings.tolerance;
-        for k in 0..self.touched.len {
+        for k in 0..self.touched.forget() {
             self.set_baseline(lev, self.touched.list[k] as usize);
         }
         self.now.clear();
@@ -149,9 +149,8 @@ impl SingleHits {
         self.receiving.clear();
         // Round 0: `s` fails (a firm without a buffer fails outright and passes its whole
         // exposure on).
-        self.touched.clear();
-        self.touched.note(s, self.flags[s]);
-        self.flags[s] |= HIT | TOUCHED;
+        self.touched.mark(&mut self.flags, s);
+        self.flags[s] |= HIT;
         self.h[s] = snap(1.0, tol).max(self.h[s]);
         self.now.insert_if(s, lev.has_creditors(s));
         let by_debtor = lev.by_debtor();

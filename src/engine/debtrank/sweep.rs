@@ -110,8 +110,7 @@ impl<const B: usize> Sweeper<B> {
     /// Records firm `i` among those whose state may differ from the unshocked one.
     #[inline(always)]
     fn touch(&mut self, i: usize) {
-        self.touched.note(i, self.flags[i]);
-        self.flags[i] |= TOUCHED;
+        self.touched.mark(&mut self.flags, i);
     }
 
     /// Records the firms marked to take something that have not taken anything yet (only
@@ -213,10 +212,9 @@ impl<const B: usize> Sweeper<B> {
         mut on_default: impl FnMut(usize, usize),
     ) -> Vec<Option<Impact>> {
         let tol = settings.tolerance;
-        for k in 0..self.touched.len {
+        for k in 0..self.touched.forget() {
             self.set_baseline(lev, self.touched.list[k] as usize);
         }
-        self.touched.clear();
         let mut out: Vec<Option<Impact>> = vec![None; sources.len()];
         // Scenario in each lane, sweeps it has run, and whether it stops.
         let mut lane = [usize::MAX; B];

@@ -1274,59 +1274,70 @@ pub fn spectral_radius(m: &Csr, tol: f64, max_sweeps: usize) -> SpectralRadius {
 /// Strongly connected component of every row/column index of a square matrix given by rows
 /// (edge `i → j` for each entry `(j, ·)` of row `i`; reversing every edge leaves the
 /// components unchanged). Iterative Tarjan, `O(n + m)`.
+///
+/// A vertex is on Tarjan's stack exactly while it is visited and has no component yet, so no
+/// separate flag is kept; the depth-first path keeps each vertex's next and last entry as
+/// positions in the matrix's index storage, and scans entries until it finds an unvisited
+/// vertex.
 fn strong_components(m: &Csr) -> Vec<u32> {
-    let n = m.rows();
     const NONE: u32 = u32::MAX;
+    let n = m.rows();
+    let (offsets, indices) = (m.offsets(), m.indices());
     let mut index = vec![NONE; n];
     let mut low = vec![0u32; n];
-    let mut on_stack = vec![false; n];
     let mut comp = vec![NONE; n];
     let mut stack: Vec<u32> = Vec::new();
-    let mut call: Vec<(u32, usize)> = Vec::new();
+    // The depth-first path: vertex, next entry of its row, end of its row.
+    let mut path: Vec<(u32, usize, usize)> = Vec::new();
     let mut counter = 0u32;
     let mut comps = 0u32;
+    let mut open = |v: usize,
+                    index: &mut [u32],
+                    low: &mut [u32],
+                    stack: &mut Vec<u32>,
+                    path: &mut Vec<(u32, usize, usize)>| {
+        index[v] = counter;
+        low[v] = counter;
+        counter += 1;
+        stack.push(v as u32);
+        path.push((v as u32, offsets[v], offsets[v + 1]));
+    };
     for root in 0..n {
         if index[root] != NONE {
             continue;
         }
-        index[root] = counter;
-        low[root] = counter;
-        counter += 1;
-        stack.push(root as u32);
-        on_stack[root] = true;
-        call.push((root as u32, 0));
-        while let Some(&mut (v, ref mut e)) = call.last_mut() {
-            let vu = v as usize;
-            let (idx, _) = m.row(vu);
-            if *e < idx.len() {
-                let w = idx[*e] as usize;
-                *e += 1;
+        open(root, &mut index, &mut low, &mut stack, &mut path);
+        while let Some(top) = path.last_mut() {
+            let v = top.0 as usize;
+            let mut child = None;
+            while top.1 < top.2 {
+                let w = indices[top.1] as usize;
+                top.1 += 1;
                 if index[w] == NONE {
-                    index[w] = counter;
-                    low[w] = counter;
-                    counter += 1;
-                    stack.push(w as u32);
-                    on_stack[w] = true;
-                    call.push((w as u32, 0));
-                } else if on_stack[w] {
-                    low[vu] = low[vu].min(index[w]);
+                    child = Some(w);
+                    break;
                 }
-            } else {
-                call.pop();
-                if let Some(&(u, _)) = call.last() {
-                    let u = u as usize;
-                    low[u] = low[u].min(low[vu]);
+                if comp[w] == NONE {
+                    low[v] = low[v].min(index[w]);
                 }
-                if low[vu] == index[vu] {
-                    while let Some(w) = stack.pop() {
-                        on_stack[w as usize] = false;
-                        comp[w as usize] = comps;
-                        if w == v {
-                            break;
-                        }
+            }
+            if let Some(w) = child {
+                open(w, &mut index, &mut low, &mut stack, &mut path);
+                continue;
+            }
+            path.pop();
+            if let Some(&(u, _, _)) = path.last() {
+                let u = u as usize;
+                low[u] = low[u].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = stack.pop() {
+                    comp[w as usize] = comps;
+                    if w as usize == v {
+                        break;
                     }
-                    comps += 1;
                 }
+                comps += 1;
             }
         }
     }
@@ -1402,6 +1413,46 @@ mod tests {
         let r = spectral_radius(&m, 1e-12, 1000);
         assert!(r.converged && (r.value - 0.5).abs() < 1e-9, "{r:?}");
         assert!(r.lower <= 0.5 + 1e-15 && r.upper >= 0.5 - 1e-15);
+    }
+
+    /// On random directed graphs (sparse and dense, with and without cycles), two vertices
+    /// share a component exactly when each reaches the other, found by a search from every
+    /// vertex.
+    #[test]
+    fn components_are_the_mutually_reachable_sets() {
+        let mut rng = crate::analysis::generate::Rng::new(17);
+        for case in 0..200 {
+            let n = 1 + (case % 40);
+            let edges = rng.below(3 * n as u64 + 1) as usize;
+            let triplets: Vec<(u32, u32, f64)> = (0..edges)
+                .map(|_| (rng.below(n as u64) as u32, rng.below(n as u64) as u32, 1.0))
+                .filter(|&(i, j, _)| i != j)
+                .collect();
+            let m = Csr::from_triplets(n, &triplets);
+            let comp = strong_components(&m);
+            let reach: Vec<Vec<bool>> = (0..n)
+                .map(|s| {
+                    let mut seen = vec![false; n];
+                    let mut todo = vec![s];
+                    seen[s] = true;
+                    while let Some(v) = todo.pop() {
+                        for &w in m.row(v).0 {
+                            if !seen[w as usize] {
+                                seen[w as usize] = true;
+                                todo.push(w as usize);
+                            }
+                        }
+                    }
+                    seen
+                })
+                .collect();
+            for i in 0..n {
+                for j in 0..n {
+                    let mutual = reach[i][j] && reach[j][i];
+                    assert_eq!(comp[i] == comp[j], mutual, "case {case}: {i}, {j}");
+                }
+            }
+        }
     }
 
     #[test]

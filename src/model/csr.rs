@@ -207,6 +207,17 @@ impl Csr {
         self.offsets.len().saturating_sub(1)
     }
 
+    /// Where each row starts in [`Csr::indices`]: row `r` is `offsets()[r]..offsets()[r + 1]`
+    /// (`rows() + 1` entries).
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+
+    /// Column index of every stored entry, row after row.
+    pub fn indices(&self) -> &[u32] {
+        &self.indices
+    }
+
     /// Number of stored entries.
     pub fn nnz(&self) -> usize {
         self.indices.len()

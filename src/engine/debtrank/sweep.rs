@@ -149,8 +149,8 @@ impl<const B: usize> Sweeper<B> {
     ///
     /// On x86-64 processors with AVX-512F or AVX2 the sweeps run in a copy of this code
     /// compiled for that extension (chosen at run time): the same operations in the same
-    /// order, so the same bits, with fewer instructions per exposure (a third fewer with
-    /// AVX2, where eight or sixteen lanes take one instruction per operation with AVX-512).
+    /// order, so the same bits, with fewer instructions per exposure (about a third fewer
+    /// with AVX2; with AVX-512 one instruction covers eight lanes).
     pub fn failures(
         &mut self,
         lev: &Leverage,

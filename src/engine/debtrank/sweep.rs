@@ -25,8 +25,8 @@
 //! alone, whatever the other lanes hold.
 //!
 //! A [`Sweeper`] streams any number of scenarios through its lanes. A scenario that stops
-//! early (the caller's `watch`) frees its lane at the end of the sweep, and the next scenario
-//! starts there, at the start of the next sweep: in a network where most failures are cut
+//! early (the caller's `watch`) passes nothing more on from that moment and frees its lane
+//! at the end of the sweep, and the next scenario starts there, at the start of the next sweep: in a network where most failures are cut
 //! short, lanes never wait for the slowest scenario of a group. A scenario that converges
 //! frees its lane too, but the lane stays empty until every scenario that started in the same
 //! sweep has finished: such scenarios end with sweeps that pass small rises on to few firms,
@@ -138,9 +138,9 @@ impl<const B: usize> Sweeper<B> {
     /// `B` at a time: a scenario takes a free lane at the end of a sweep, and frees it when it
     /// has converged, stopped or reached the sweep cap, so no lane waits for the others.
     /// `watch(k, i)` is called for every firm `i ≠ sources[k]` that defaults in scenario `k`;
-    /// a scenario for which it returned true stops at the end of that sweep (`watch` is still
-    /// called for the sweep's other defaults in it, so which calls are made never depends on
-    /// the other scenarios) and gives `None`. The others give their impacts, and
+    /// a scenario for which it returned true stops at once (it passes nothing more on and
+    /// `watch` is not called for it again, so which calls are made depends only on the
+    /// scenario) and gives `None`. The others give their impacts, and
     /// `on_default(k, i)` for every other firm `i` in default at the end, in the sweep order.
     ///
     /// A lane's state changes only through its own scenario, and every scenario starts from
@@ -244,10 +244,12 @@ impl<const B: usize> Sweeper<B> {
             // One sweep: every firm with something to take, in the sweep order.
             let mut emitted = 0u32;
             let mut from = 0;
+            // The lanes still spreading stress: a scenario that stops drops out at once.
+            let mut live = active;
             while let Some(p) = self.next_dirty(from) {
                 from = p + 1;
                 self.flags[p] &= !DIRTY;
-                let mut m = self.take(p, tol, active);
+                let mut m = self.take(p, tol, live);
                 if m != 0 {
                     let i = order.firm[p] as usize;
                     while m != 0 {
@@ -256,10 +258,11 @@ impl<const B: usize> Sweeper<B> {
                         let k = lane[l];
                         if i != sources[k] && watch(k, i) {
                             stopping[l] = true;
+                            live &= !(1 << l);
                         }
                     }
                 }
-                emitted |= self.emit(order, p, tol, active);
+                emitted |= self.emit(order, p, tol, live);
             }
             // Scenarios that stop, converged (passed nothing on in this sweep, so nothing is
             // left to take) or reached the cap free their lanes; new ones take them.

@@ -35,7 +35,7 @@
 //! 12–34% fewer exposure visits where failures topple most firms.)
 
 use super::{ImpactSum, Leverage, SweepOrder, increment_of, p_nonlinear, snap};
-use crate::engine::buffers::{Impact, TOUCHED, Touched};
+use crate::engine::buffers::{Impact, Touched};
 use crate::settings::Settings;
 
 /// Firm flag: every lane in use is at stress 1 (takes nothing more).
@@ -45,8 +45,6 @@ const FULL: u8 = 16;
 const DIRTY: u8 = 32;
 /// `DIRTY` in every byte of a word.
 const DIRTY_BYTES: u64 = u64::from_ne_bytes([DIRTY; 8]);
-/// `TOUCHED` in every byte of a word.
-const TOUCHED_BYTES: u64 = u64::from_ne_bytes([TOUCHED; 8]);
 
 /// `B` lanes of failure scenarios run together by sweeps; reused across calls on the same
 /// [`Leverage`] (each call resets only what the last one touched).
@@ -120,17 +118,10 @@ impl<const B: usize> Sweeper<B> {
     /// their inboxes differ from the unshocked state). A firm is recorded when it takes, so
     /// that passing stress along an exposure costs no bookkeeping.
     fn touch_marked(&mut self) {
-        for start in (0..self.flags.len()).step_by(8) {
-            let mut word = [0u8; 8];
-            let end = (start + 8).min(self.flags.len());
-            word[..end - start].copy_from_slice(&self.flags[start..end]);
-            let word = u64::from_le_bytes(word);
-            // `DIRTY` without `TOUCHED` in the same byte (`TOUCHED` moved up to `DIRTY`).
-            let mut hit = word & DIRTY_BYTES & !((word & TOUCHED_BYTES) << DIRTY.trailing_zeros());
-            while hit != 0 {
-                self.touch(start + hit.trailing_zeros() as usize / 8);
-                hit &= hit - 1;
-            }
+        let mut from = 0;
+        while let Some(p) = self.next_dirty(from) {
+            from = p + 1;
+            self.touch(p);
         }
     }
 

@@ -120,6 +120,14 @@ fn single_run_figures(c: &BufferOutcome, s: usize) -> (f64, usize, f64, Vec<usiz
 fn check_against_single_runs(net: &Network, settings: &Settings) {
     let r = rank(net, settings, None);
     let n = net.n_firms();
+    // The system's buffers: the scale of what a run to the tolerance may leave out of the
+    // losses (every firm may hold back a rise up to the tolerance for good).
+    let buffers: f64 = contagion::engine::debtrank::Leverage::build(net, &Marks::book(net))
+        .losses()
+        .buffer
+        .iter()
+        .map(|b| b.max(0.0))
+        .sum();
     let mut vulnerability = vec![0usize; n];
     for s in 0..n {
         let mut marks = Marks::book(net);
@@ -182,12 +190,19 @@ fn check_against_single_runs(net: &Network, settings: &Settings) {
             close(&format!("{what} debtrank"), e.debtrank, dr, 1e-10);
         }
         assert_eq!(e.defaults_caused, defaults, "{what} defaults");
+        // Currency: the per-firm gaps, times buffers, add up over the firms. Both sides may be
+        // off by about the tolerance times the system's buffers (a single run at the default
+        // tolerance misses the exact losses of some of these scenarios by 2e-9 relative).
+        let tolerance = if exact {
+            1e-12 * losses.max(1.0)
+        } else {
+            (1e-9 * losses.max(1.0)).max(10.0 * settings.tolerance * buffers)
+        };
         close(
             &format!("{what} losses"),
             e.losses_caused,
             losses,
-            // Currency: the per-firm gaps, times buffers, add up over the firms.
-            if exact { 1e-12 } else { 1e-9 } * losses.max(1.0),
+            tolerance,
         );
     }
     for f in &r.firms {

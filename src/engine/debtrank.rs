@@ -66,8 +66,10 @@ use rayon::prelude::*;
 
 mod hits;
 mod sweep;
+mod tail;
 pub use hits::SingleHits;
 pub use sweep::Sweeper;
+pub use tail::Tail;
 
 use super::buffers::{
     BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, Touched,
@@ -107,6 +109,9 @@ pub struct Leverage {
     by_debtor: OnceLock<Csr>,
     /// The order of the sweeps, built on first use (only [`Sweeper`]s need it).
     sweep_order: OnceLock<SweepOrder>,
+    /// The vectors of certified linear tails, built on first use (only linear [`Sweeper`]s
+    /// need them); `None` inside when `ρ(Λ)` is not safely below 1.
+    tail: OnceLock<Option<Tail>>,
 }
 
 /// The order in which [`Sweeper`]s visit firms, and `Λ` by debtor in that order.
@@ -284,6 +289,7 @@ impl Leverage {
             has_creditors,
             by_debtor: OnceLock::new(),
             sweep_order: OnceLock::new(),
+            tail: OnceLock::new(),
         }
     }
 
@@ -309,6 +315,12 @@ impl Leverage {
     pub fn sweep_order(&self) -> &SweepOrder {
         self.sweep_order
             .get_or_init(|| SweepOrder::build(&self.by_creditor, self.by_debtor()))
+    }
+
+    /// The vectors of certified linear tails ([`Tail`]), or `None` when `ρ(Λ)` is not safely
+    /// below 1. Built on the first call (`O(m)` per pass of its iterations), then kept.
+    pub fn tail(&self) -> Option<&Tail> {
+        self.tail.get_or_init(|| Tail::build(self)).as_ref()
     }
 
     /// Number of firms.

@@ -1,0 +1,321 @@
+//! Certified tails of subcritical linear DebtRank cascades.
+//!
+//! Once a failure scenario's stress has settled down to small rises, the rest of a linear
+//! cascade is linear, and what it still adds to the figures of `rank` can be read off
+//! vectors computed once per network — so sweeps may stop early, with an error bound.
+//!
+//! # The tail
+//! Let `M = (I − Λ)⁻¹` (it exists and is non-negative when `ρ(Λ) < 1`), `R = Λ 1` the
+//! row sums of `Λ`, and
+//! - `y = Mᵀ v` (`v`: the system weights) and `u = Mᵀ E⁺` (`E⁺`: the buffers, floored at 0):
+//!   what a unit rise of a firm's stress adds in the end to the system DebtRank, and to the
+//!   losses, when every firm can still take stress;
+//! - `g = M R = M 1 − 1`: how much a unit rise of every firm's stress raises each firm's stress
+//!   in the end (so a vector of pending rises `q ≤ θ R` raises firm `i` by at most `θ g_i`);
+//! - `c = Λ² g`.
+//!
+//! Suppose that, in a scenario, no firm passes anything on because every firm holds back a
+//! rise `b_j ≤ θ` (the sweep's threshold for that scenario), and let `D` be the firms at
+//! stress 1 (the failed firm `s` and the defaults so far). Passing the held-back rises on,
+//! and everything that follows, raises the free firms by `Δ = M (P_F Λ b) − Σ_{d∈D} a_d M e_d`
+//! for the amounts `a_d ≥ 0` that the firms of `D` absorb (they take nothing more). If
+//! `h_i + θ g_i < 1 − tol` for every free firm, nobody else defaults, the cascade stays
+//! linear, and the DebtRank it still adds is
+//!
+//! `vᵀ Δ = Σ_j (y_j − v_j) b_j − Σ_{d∈D} y_d a_d`
+//!
+//! (`Λᵀ y = y − v`). The absorbed amounts are bounded: `a_s` lies between its part known now,
+//! `(Λ b)_s + Σ_j Λ_sj (Λ b)_j` over the free debtors `j` of `s`, and that plus `θ c_s`; the
+//! others between 0 and `θ g_d`. The sweeps take the middle of the interval, so the error is
+//! at most half its width, `θ (y_s c_s + Σ_{d∈D, d≠s} y_d g_d) / 2`; the same holds for the
+//! losses with `u` and `E⁺`. A scenario's threshold `θ` is the largest that keeps these
+//! half-widths within the tolerance (absolute for the DebtRank, relative to the system's
+//! buffers for the losses) — the accuracy a run to the tolerance has, since it leaves every
+//! firm holding back up to `tol` for good.
+//!
+//! The vectors come from Gauss–Seidel iterations that start at 0 and rise to their limits;
+//! they stop when an iteration changes no entry by more than 1e-15 of its value, and the
+//! bounds' vectors are then raised by 1e-9 of their value, far more than what is left. When
+//! the iterations do not settle within [`MAX_SWEEPS`] passes, or `g` exceeds [`MAX_GAIN`]
+//! (`ρ(Λ)` at or above 1, or so close to it that a tail would need thresholds below the
+//! tolerance anyway), there is no tail and the sweeps run to the tolerance.
+
+use super::Leverage;
+
+/// Passes over `Λ` after which the vectors count as not settling.
+pub const MAX_SWEEPS: usize = 2000;
+/// Largest `g` for which tails are used.
+pub const MAX_GAIN: f64 = 1e6;
+/// Relative margin added to the vectors that bound errors.
+const MARGIN: f64 = 1e-9;
+
+/// The vectors of the tail, by position in the sweep order (see the module docs).
+#[derive(Debug, Clone)]
+pub struct Tail {
+    /// `y = Mᵀ v`.
+    pub(super) debtrank: Vec<f64>,
+    /// `u = Mᵀ E⁺`.
+    pub(super) losses: Vec<f64>,
+    /// `v` and `E⁺` (what a firm's own rise adds at once).
+    pub(super) weight: Vec<f64>,
+    pub(super) buffer: Vec<f64>,
+    /// `c = Λ² g`, raised by the margin.
+    pub(super) second: Vec<f64>,
+    /// Largest entry of `g = M R`, raised by the margin.
+    pub(super) max_gain: f64,
+    /// Total of the buffers `E⁺` (the scale of the losses' tolerance).
+    pub(super) total_buffer: f64,
+}
+
+impl Tail {
+    /// The tail vectors of `lev`, or `None` when the iterations do not settle (see the
+    /// module docs). `O(m)` per pass.
+    pub fn build(lev: &Leverage) -> Option<Self> {
+        let order = lev.sweep_order();
+        let n = lev.n();
+        let ln = lev.losses();
+        let weight: Vec<f64> = (0..n).map(|p| ln.weight[order.firm[p] as usize]).collect();
+        let buffer: Vec<f64> = (0..n)
+            .map(|p| ln.buffer[order.firm[p] as usize].max(0.0))
+            .collect();
+        // `Λ` by creditor, in positions: `Λ x` sums row `p` of this.
+        let by_creditor = order.rows.transpose(n);
+        let row_sums: Vec<f64> = (0..n).map(|p| by_creditor.row(p).1.iter().sum()).collect();
+        // `g` first: it bounds the others (`Σ y = vᵀ (1 + g)`), and tells when to give up.
+        let gain = solve(
+            n,
+            |g, p| row_sum(&by_creditor, p, g) + row_sums[p],
+            false,
+            MAX_GAIN,
+        )?;
+        let debtrank = solve(
+            n,
+            |y, p| row_sum(&order.rows, p, y) + weight[p],
+            true,
+            f64::MAX,
+        )?;
+        let losses = solve(
+            n,
+            |y, p| row_sum(&order.rows, p, y) + buffer[p],
+            true,
+            f64::MAX,
+        )?;
+        let once: Vec<f64> = (0..n).map(|p| row_sum(&by_creditor, p, &gain)).collect();
+        let second: Vec<f64> = (0..n)
+            .map(|p| row_sum(&by_creditor, p, &once) * (1.0 + MARGIN))
+            .collect();
+        let max_gain = gain.iter().copied().fold(0.0, f64::max) * (1.0 + MARGIN);
+        Some(Self {
+            debtrank,
+            losses,
+            total_buffer: buffer.iter().sum(),
+            weight,
+            buffer,
+            second,
+            max_gain,
+        })
+    }
+}
+
+impl Tail {
+    /// The error allowed to a certified tail, for the DebtRank and for the losses: the
+    /// tolerance, and the tolerance times the system's buffers — what a run to the tolerance
+    /// may leave out, since every firm may hold back up to the tolerance for good.
+    pub(super) fn tolerances(&self, tol: f64) -> (f64, f64) {
+        (tol, tol * self.total_buffer)
+    }
+
+    /// The largest threshold that keeps a certified tail within [`Tail::tolerances`] for a
+    /// scenario whose firms at stress 1 have `wide` = `(Σ y_d c_d, Σ u_d c_d)`, with a small
+    /// margin; at most a hundredth of `1 / (1 + max g)`, so that firms far from default stay
+    /// so; the tolerance itself when no larger threshold would help.
+    pub(super) fn threshold(&self, wide: (f64, f64), tol: f64) -> f64 {
+        let (eps_dr, eps_loss) = self.tolerances(tol);
+        let most = |eps: f64, wide: f64| {
+            if wide > 0.0 {
+                0.999 * eps / wide
+            } else {
+                f64::INFINITY
+            }
+        };
+        let theta = most(eps_dr, wide.0)
+            .min(most(eps_loss, wide.1))
+            .min(0.01 / (1.0 + self.max_gain));
+        if theta < 2.0 * tol { tol } else { theta }
+    }
+}
+
+/// `Σ_k x[k] · value` over row `p`.
+#[inline]
+fn row_sum(m: &crate::model::Csr, p: usize, x: &[f64]) -> f64 {
+    let (idx, val) = m.row(p);
+    idx.iter().zip(val).map(|(&k, &l)| l * x[k as usize]).sum()
+}
+
+/// The fixed point of `x_p = f(x, p)` (a monotone map with a non-negative matrix part), by
+/// Gauss–Seidel passes from 0, downwards through the positions when `down` (sums over rows
+/// by debtor, whose entries mostly lie later in the order) or upwards; `None` when an entry
+/// exceeds `cap` or the passes do not settle (see the module docs).
+fn solve(n: usize, f: impl Fn(&[f64], usize) -> f64, down: bool, cap: f64) -> Option<Vec<f64>> {
+    let mut x = vec![0.0; n];
+    for _ in 0..MAX_SWEEPS {
+        let mut moved = false;
+        for k in 0..n {
+            let p = if down { n - 1 - k } else { k };
+            let new = f(&x, p);
+            if new.is_nan() || new > cap {
+                return None; // diverging, or not a number
+            }
+            moved |= new - x[p] > 1e-15 * new;
+            x[p] = new;
+        }
+        if !moved {
+            return Some(x);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::generate::{GenSpec, Rng, Topology, generate};
+    use crate::model::Network;
+    use crate::scenario::Marks;
+
+    /// `(I − Λ)⁻¹` by Gauss–Jordan elimination with partial pivoting on the dense matrix.
+    fn dense_inverse(lam: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let n = lam.len();
+        let mut a: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                let mut row: Vec<f64> = (0..n)
+                    .map(|j| f64::from(u8::from(i == j)) - lam[i][j])
+                    .collect();
+                row.extend((0..n).map(|j| f64::from(u8::from(i == j))));
+                row
+            })
+            .collect();
+        for c in 0..n {
+            let pivot = (c..n)
+                .max_by(|&x, &y| a[x][c].abs().total_cmp(&a[y][c].abs()))
+                .expect("rows left");
+            a.swap(c, pivot);
+            let d = a[c][c];
+            a[c].iter_mut().for_each(|x| *x /= d);
+            for r in 0..n {
+                if r != c {
+                    let f = a[r][c];
+                    let (src, dst) = if r < c {
+                        let (lo, hi) = a.split_at_mut(c);
+                        (&hi[0], &mut lo[r])
+                    } else {
+                        let (lo, hi) = a.split_at_mut(r);
+                        (&lo[c], &mut hi[0])
+                    };
+                    for (x, &y) in dst.iter_mut().zip(src.iter()) {
+                        *x -= f * y;
+                    }
+                }
+            }
+        }
+        a.into_iter().map(|row| row[n..].to_vec()).collect()
+    }
+
+    /// The vectors equal those computed from the dense inverse `M = (I − Λ)⁻¹`: `y = Mᵀ v`,
+    /// `u = Mᵀ E⁺`, `c = Λ² M Λ 1`, the largest entry of `M Λ 1`, on random networks with
+    /// firms of every leverage (and some without a buffer).
+    #[test]
+    fn vectors_match_the_dense_inverse() {
+        for seed in 1..6u64 {
+            let mut parts =
+                generate(&GenSpec::new(40, 4.0, Topology::ErdosRenyi, seed)).into_parts();
+            let mut rng = Rng::new(seed);
+            for f in &mut parts.firms {
+                f.capital = Some(if rng.uniform() < 0.1 {
+                    0.0
+                } else {
+                    5.0 + 20.0 * rng.uniform()
+                });
+            }
+            let net = Network::from_parts(parts).expect("valid network");
+            let lev = Leverage::build(&net, &Marks::book(&net));
+            let n = lev.n();
+            let mut lam = vec![vec![0.0; n]; n];
+            for (i, row) in lam.iter_mut().enumerate() {
+                let (idx, val) = lev.by_creditor().row(i);
+                for (&j, &x) in idx.iter().zip(val) {
+                    row[j as usize] += x;
+                }
+            }
+            let m = dense_inverse(&lam);
+            let Some(t) = lev.tail() else {
+                panic!("seed {seed}: no tail (ρ = {:?})", lev.spectral_radius());
+            };
+            let ln = lev.losses();
+            let r: Vec<f64> = lam.iter().map(|row| row.iter().sum()).collect();
+            let g: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|k| m[i][k] * r[k]).sum())
+                .collect();
+            let lg: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|k| lam[i][k] * g[k]).sum())
+                .collect();
+            let order = lev.sweep_order();
+            let close = |a: f64, b: f64, what: &str| {
+                assert!(
+                    (a - b).abs() <= 1e-8 * b.abs().max(1e-3),
+                    "seed {seed} {what}: {a} vs {b}"
+                );
+            };
+            for p in 0..n {
+                let i = order.firm[p] as usize;
+                let y: f64 = (0..n).map(|k| m[k][i] * ln.weight[k]).sum();
+                let u: f64 = (0..n).map(|k| m[k][i] * ln.buffer[k].max(0.0)).sum();
+                let c: f64 = (0..n).map(|k| lam[i][k] * lg[k]).sum();
+                close(t.debtrank[p], y, "y");
+                close(t.losses[p], u, "u");
+                close(t.second[p], c, "c");
+                assert!(
+                    t.second[p] >= c,
+                    "seed {seed}: c is a bound and must not fall short"
+                );
+            }
+            let gmax = g.iter().copied().fold(0.0, f64::max);
+            close(t.max_gain, gmax, "max g");
+            assert!(t.max_gain >= gmax);
+        }
+    }
+
+    /// No tail where distress does not die out: a two-cycle with `ρ(Λ) = √(1.2 · 1.0) > 1`.
+    #[test]
+    fn no_tail_at_or_above_one() {
+        use crate::model::{Exposure, ExposureKind, Firm, FirmKind, Parts};
+        let firm = |id: &str, capital: f64| Firm {
+            id: id.into(),
+            name: id.into(),
+            kind: FirmKind::Bank,
+            cash: 0.0,
+            other_assets: 100.0,
+            external_liabilities: 0.0,
+            capital: Some(capital),
+            weight: None,
+            failed_on: None,
+            extra: vec![],
+        };
+        let loan = |creditor: u32, debtor: u32, amount: f64| Exposure {
+            creditor,
+            debtor,
+            kind: ExposureKind::Loan,
+            amount,
+        };
+        for (a, b, some) in [(12.0, 10.0, false), (9.0, 10.0, true)] {
+            let net = Network::from_parts(Parts {
+                firms: vec![firm("A", 10.0), firm("B", 10.0)],
+                exposures: vec![loan(0, 1, a), loan(1, 0, b)],
+                ..Default::default()
+            })
+            .expect("valid network");
+            let lev = Leverage::build(&net, &Marks::book(&net));
+            assert_eq!(lev.tail().is_some(), some, "loans {a} and {b}");
+        }
+    }
+}

@@ -16,34 +16,39 @@
 //!
 //! Suppose that, in a scenario, no firm passes anything on because every firm holds back a
 //! rise `b_j ≤ θ` (the sweep's threshold for that scenario), and let `D` be the firms at
-//! stress 1 (the failed firm `s` and the defaults so far). Passing the held-back rises on,
-//! and everything that follows, raises the free firms by `Δ = M (P_F Λ b) − Σ_{d∈D} a_d M e_d`
-//! for the amounts `a_d ≥ 0` that the firms of `D` absorb (they take nothing more). If
-//! `h_i + θ g_i < 1 − tol` for every free firm, nobody else defaults, the cascade stays
-//! linear, and the DebtRank it still adds is
+//! stress 1 (the failed firm `s` and the defaults so far; firms without a buffer take
+//! nothing and play no part). Passing the held-back rises on, and everything that follows,
+//! raises the other firms by `Δ = M (Λ b − Σ_{d∈D} a_d e_d)`, where `a_d ≥ 0` is what firm
+//! `d` absorbs (it takes nothing more). Since `Λ b ≤ θ R`, no firm rises by more than
+//! `θ g_i`; if `h_i + θ g_i < 1 − tol` for every firm below 1, nobody else defaults, the
+//! cascade stays linear, and the DebtRank it still adds is
 //!
 //! `vᵀ Δ = Σ_j (y_j − v_j) b_j − Σ_{d∈D} y_d a_d`
 //!
-//! (`Λᵀ y = y − v`). The absorbed amounts are bounded: `a_s` lies between its part known now,
-//! `(Λ b)_s + Σ_j Λ_sj (Λ b)_j` over the free debtors `j` of `s`, and that plus `θ c_s`; the
-//! others between 0 and `θ g_d`. The sweeps take the middle of the interval, so the error is
-//! at most half its width, `θ (y_s c_s + Σ_{d∈D, d≠s} y_d g_d) / 2`; the same holds for the
-//! losses with `u` and `E⁺`. A scenario's threshold `θ` is the largest that keeps these
-//! half-widths within the tolerance (absolute for the DebtRank, relative to the system's
-//! buffers for the losses) — the accuracy a run to the tolerance has, since it leaves every
-//! firm holding back up to `tol` for good.
+//! (`Λᵀ y = y − v`). What each firm of `D` absorbs lies between its part known now,
+//! `k_d = (Λ b)_d + Σ_j Λ_dj (Λ b)_j` over its debtors `j` below 1, and `k_d + θ c_d`. The
+//! sweeps add `Σ_j (y_j − v_j) b_j − Σ_{d∈D} y_d k_d`: at most `θ Σ_{d∈D} y_d c_d` too much,
+//! and exact where no stress can come back to a firm at 1 (on a chain, say); the same holds
+//! for the losses with `u` and `E⁺`. A scenario's threshold `θ` is the largest that keeps
+//! these widths within the tolerance (absolute for the DebtRank, times the system's buffers
+//! for the losses) — the accuracy of a run to the tolerance, which leaves every firm
+//! holding back up to `tol` for good. It is set from `s` alone when the scenario starts,
+//! and lowered when defaults widen the bound or bring a firm near default.
 //!
 //! The vectors come from Gauss–Seidel iterations that start at 0 and rise to their limits;
 //! they stop when an iteration changes no entry by more than 1e-15 of its value, and the
 //! bounds' vectors are then raised by 1e-9 of their value, far more than what is left. When
-//! the iterations do not settle within [`MAX_SWEEPS`] passes, or `g` exceeds [`MAX_GAIN`]
-//! (`ρ(Λ)` at or above 1, or so close to it that a tail would need thresholds below the
-//! tolerance anyway), there is no tail and the sweeps run to the tolerance.
+//! the upper bound on `ρ(Λ)` reaches [`MAX_RADIUS`] (near 1 the iterations would take
+//! thousands of passes), the iterations do not settle within [`MAX_SWEEPS`] passes, or `g`
+//! exceeds [`MAX_GAIN`] (a tail would need thresholds below the tolerance anyway), there is
+//! no tail and the sweeps run to the tolerance.
 
 use super::Leverage;
 
 /// Passes over `Λ` after which the vectors count as not settling.
 pub const MAX_SWEEPS: usize = 2000;
+/// Largest spectral radius (upper bound) for which tails are built.
+pub const MAX_RADIUS: f64 = 0.99;
 /// Largest `g` for which tails are used.
 pub const MAX_GAIN: f64 = 1e6;
 /// Relative margin added to the vectors that bound errors.
@@ -71,6 +76,11 @@ impl Tail {
     /// The tail vectors of `lev`, or `None` when the iterations do not settle (see the
     /// module docs). `O(m)` per pass.
     pub fn build(lev: &Leverage) -> Option<Self> {
+        // Near or above 1 the iterations would take thousands of passes, or diverge.
+        let rho = lev.spectral_radius();
+        if !rho.converged || rho.upper >= MAX_RADIUS {
+            return None;
+        }
         let order = lev.sweep_order();
         let n = lev.n();
         let ln = lev.losses();
@@ -223,7 +233,8 @@ mod tests {
 
     /// The vectors equal those computed from the dense inverse `M = (I − Λ)⁻¹`: `y = Mᵀ v`,
     /// `u = Mᵀ E⁺`, `c = Λ² M Λ 1`, the largest entry of `M Λ 1`, on random networks with
-    /// firms of every leverage (and some without a buffer).
+    /// firms of every leverage (and some without a buffer). The bounds' vectors are raised
+    /// by 1e-9 of their value: within 1e-8, and never below.
     #[test]
     fn vectors_match_the_dense_inverse() {
         for seed in 1..6u64 {

@@ -20,6 +20,12 @@
 //! exceeds the tolerance, passes the rise of `p` on to its creditors: into their inboxes, to
 //! be taken later in this sweep (creditors later in the order) or in the next one.
 //!
+//! In linear scenarios on a network with a [`super::Tail`] (`ρ(Λ)` safely below 1), a firm
+//! holds back rises up to its lane's threshold, larger than the tolerance, and a scenario in
+//! which no firm holds back more ends with its certified tail added to its figures; when the
+//! bound does not hold (defaults widened it, or a firm is near default) the threshold is
+//! lowered and the firms holding back more pass their rises on.
+//!
 //! Lanes are independent: a firm visited for another lane's sake takes nothing in this lane
 //! and its stress does not move, so every lane gives the same bits as a run with that lane
 //! alone, whatever the other lanes hold.

@@ -280,7 +280,7 @@ fn merge(n: usize, start: usize, len: usize, accs: Vec<Partial>) -> (Vec<Impact>
 
 /// Granularity of the work: block bounds are multiples of it, and single-hit scenarios are
 /// dealt out to threads this many at a time.
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 pub mod scenarios;
 

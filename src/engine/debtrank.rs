@@ -52,7 +52,7 @@
 //! Because every firm's sum runs in a fixed order, the result does not depend on the order in
 //! which firms are visited, on which rounds run densely, or on the thread count; a [`Batch`]
 //! runs several failure scenarios in lanes and gives each the very same bits as a single run.
-//! [`SingleHits`] runs single-hit failure scenarios one by one with the same bits, pushing each
+//! [`HitLanes`] runs single-hit failure scenarios in lanes with the same bits, pushing each
 //! distressed firm's stress along its exposures in increasing debtor order, so that each
 //! creditor receives its terms in the order of its row (`rank` uses it). A [`Sweeper`] runs
 //! linear and non-linear scenarios in lanes by Gauss–Seidel sweeps, for callers that need only
@@ -67,7 +67,7 @@ use rayon::prelude::*;
 mod hits;
 mod sweep;
 mod tail;
-pub use hits::SingleHits;
+pub use hits::HitLanes;
 pub use sweep::Sweeper;
 pub use tail::Tail;
 

@@ -1,9 +1,10 @@
 //! The DebtRank scenarios of `rank`: every firm failing alone.
 //!
-//! Single-hit DebtRank runs every scenario in a [`SingleHits`] workspace: its answer depends
-//! on the order of the rounds (a firm passes its stress on once, when first distressed), so it
-//! runs round by round as a single `simulate` does, with the same bits, but pushing each
-//! distressed firm's stress along its exposures once instead of summing whole rows.
+//! Single-hit DebtRank runs its scenarios sixteen at a time in the lanes of a [`HitLanes`]:
+//! its answer depends on the order of the rounds (a firm passes its stress on once, when
+//! first distressed), so each lane runs round by round as a single `simulate` does, with the
+//! same bits, but pushing each distressed firm's stress along its exposures instead of
+//! summing whole rows, once per round in which it passes in some lane.
 //!
 //! Linear and non-linear DebtRank only need each scenario's final state, the least fixed
 //! point of `h = min(1, e_s + Λ p(h))` (`e_s`: firm `s` at stress 1). They stream through
@@ -32,15 +33,19 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{LANES, Partial, merge};
+use super::{Partial, merge};
 /// Scenarios per [`Sweeper`]: sixteen lanes share each visit of an exposure (measured faster
 /// than eight or thirty-two on networks of 10⁴ firms, with AVX2 and with AVX-512: thirty-two
 /// lanes win on 5000 firms, but on 10⁴ their inboxes outgrow a core's 2 MiB cache).
 const SWEEP_LANES: usize = 16;
 use crate::engine::buffers::Impact;
-use crate::engine::debtrank::{Leverage, SingleHits, Sweeper};
+use crate::engine::debtrank::{HitLanes, Leverage, Sweeper};
 use crate::settings::{Settings, Variant};
 
+/// Single-hit scenarios per [`HitLanes`]: a firm is first distressed in a few different
+/// rounds over sixteen scenarios, so each exposure is visited a few times per group instead
+/// of once per scenario.
+const HIT_LANES: usize = 16;
 /// Most reference scenarios (at most a quarter of the firms): with `k` seeds spread over the
 /// firms, a cascade that topples most of the network meets one after about `n / k` defaults.
 const SEEDS: usize = 2048;
@@ -151,8 +156,8 @@ fn deal<W: Send>(
         .collect()
 }
 
-/// Runs single-hit scenarios one at a time in [`SingleHits`] workspaces, one per thread
-/// ([`deal`]), dealt out in chunks of [`LANES`] consecutive firms.
+/// Runs single-hit scenarios [`HIT_LANES`] at a time in the lanes of [`HitLanes`], one per
+/// thread ([`deal`]), dealt out in groups of consecutive firms.
 fn single_hit(
     lev: &Leverage,
     settings: &Settings,
@@ -161,14 +166,15 @@ fn single_hit(
 ) -> (Vec<Impact>, Vec<u32>) {
     let n = lev.n();
     let sources: Vec<usize> = firms.clone().collect();
-    let chunks: Vec<&[usize]> = sources.chunks(LANES).collect();
+    let chunks: Vec<&[usize]> = sources.chunks(HIT_LANES).collect();
     let parts: Vec<Partial> = deal(chunks.len(), |mine| {
-        let mut ws = SingleHits::new(lev);
+        let mut lanes = HitLanes::<HIT_LANES>::new(lev);
         let mut out = Vec::new();
         let mut counts = vec![0u32; n];
         for c in mine {
-            for &s in chunks[c] {
-                let imp = ws.impact_of_failure(lev, settings, s, |i| counts[i] += 1);
+            let group = chunks[c];
+            let impacts = lanes.impacts_of_failures(lev, settings, group, |_, i| counts[i] += 1);
+            for (&s, imp) in group.iter().zip(impacts) {
                 out.push((s, imp));
                 tick();
             }
@@ -395,6 +401,7 @@ fn for_each_bit(set: &[u64], mut f: impl FnMut(usize)) {
 mod tests {
     use super::*;
     use crate::analysis::generate::{GenSpec, Topology, generate};
+    use crate::analysis::rank::LANES;
     use crate::engine::debtrank::{Batch, Workspace};
     use crate::scenario::Marks;
 

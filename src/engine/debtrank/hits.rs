@@ -1,48 +1,25 @@
-//! Single-hit failure scenarios one after another, by pushing stress along exposures.
+//! Single-hit failure scenarios in lanes, by pushing stress along exposures.
 //!
 //! In single-hit DebtRank a firm passes its stress on once, in the round after it is first
-//! distressed, so a scenario visits each exposure of the firms it reaches once. A [`Workspace`]
+//! distressed, so a scenario needs each exposure of the firms it reaches once. A [`Workspace`]
 //! instead has every creditor a round reaches sum its whole row of `Λ`, and a creditor whose
 //! debtors are distressed in different rounds sums its row once per round; a [`Batch`] runs
 //! its lanes in lockstep, so every firm a lane reaches sums its row in every round any lane is
-//! active. [`SingleHits`] does one scenario at a time with one pass over the exposures of the
-//! firms reached: each distressed firm, taken in increasing index order, adds what it passes
-//! on to its creditors' inboxes. Since the rows of `Λ` are in increasing debtor order, every
-//! inbox receives its terms in the order of its row, so the sums — and every figure — are the
-//! same bits as a [`Workspace`] run.
+//! active. [`HitLanes`] pushes instead: each firm passing on in some lane, taken in increasing
+//! index order, adds what it passes on to its creditors' inboxes, in all lanes at once. Since
+//! the rows of `Λ` are in increasing debtor order, every inbox receives its terms in the order
+//! of its row, so the sums — and every figure — are the same bits as a [`Workspace`] run.
 //!
-//! State: `O(n)` per workspace, reset only where the last scenario reached.
+//! State: `O(B n)` per workspace, reset only where the last scenarios reached.
 //!
 //! [`Workspace`]: super::Workspace
 //! [`Batch`]: super::Batch
+//! [`Workspace::impact_of_failure`]: super::Workspace::impact_of_failure
 
-use super::{Leverage, absorb_one, lane_impact, snap};
-use crate::engine::buffers::{Impact, TOUCHED, Touched};
+use super::{ImpactSum, Leverage, absorb_one, snap};
+use crate::engine::buffers::{Impact, Touched};
 use crate::model::Csr;
 use crate::settings::Settings;
-
-/// Firm flag: distressed in this scenario (or in default from the start); passes stress on
-/// at most once.
-const HIT: u8 = 4;
-
-/// Reusable state for single-hit scenarios "firm `s` alone fails" on one [`Leverage`].
-///
-/// Memory: about `21 n` bytes.
-#[derive(Debug, Clone)]
-pub struct SingleHits {
-    h: Vec<f64>,
-    /// What this round's distressed debtors pass on, not yet taken.
-    inbox: Vec<f64>,
-    flags: Vec<u8>,
-    /// Firms distressed in this scenario (the only ones whose state changes).
-    touched: Touched,
-    /// Creditors reached in this round.
-    receiving: Bits,
-    /// Firms passing stress on in this round and in the next, as bit sets (visited in
-    /// increasing index order), with the span of words in use.
-    now: Bits,
-    next: Bits,
-}
 
 /// A bit set over the firms with the span of words it has set: words are set only together
 /// with a widening of the span and cleared only together with its reset, so the set is
@@ -92,28 +69,80 @@ impl Bits {
         self.hi = 0;
     }
 
-    /// Empties the set.
-    fn clear(&mut self) {
-        if self.lo < self.hi {
-            self.words[self.lo..self.hi].fill(0);
-        }
+    /// The words in use, for a loop that takes them with [`Bits::take_word`] (a loop
+    /// written out in a caller compiled for a wider instruction set keeps its body there,
+    /// where a closure passed to [`Bits::drain`] may be compiled apart).
+    fn span(&self) -> std::ops::Range<usize> {
+        self.lo..self.hi
+    }
+
+    /// Word `w`, cleared; the caller resets the span once it has taken every word.
+    #[inline(always)]
+    fn take_word(&mut self, w: usize) -> u64 {
+        std::mem::take(&mut self.words[w])
+    }
+
+    /// Forgets the span once every word of it was taken.
+    fn reset_span(&mut self) {
         self.lo = usize::MAX;
         self.hi = 0;
     }
 }
 
-impl SingleHits {
-    /// Allocates the state for `lev`.
+/// `B` single-hit failure scenarios "firm `s` alone fails" at once, in lanes that go through
+/// the rounds together.
+///
+/// In a round, every firm that passes its stress on in some lane (it was first distressed
+/// there in the round before) is visited once, in increasing index order, and pushes its
+/// level in those lanes — zero in the others — along its exposures into its creditors'
+/// sixteen-lane inboxes. Since a firm is usually first distressed in only a few different
+/// rounds over the lanes (on random networks most firms lie three to five steps from any
+/// source), this visits each exposure a few times per group instead of once per scenario.
+/// (Measured on a random network of 10⁴ firms with average degree 10: `rank` took about half
+/// the time of one scenario at a time.) Every lane adds its terms in the order of the
+/// creditor's row (a zero term changes no bit), so every lane gives the same bits as a
+/// [`Workspace`] run of its scenario.
+///
+/// Memory: about `16 B · n` bytes plus 13 per firm; `B ≤ 32`.
+#[derive(Debug, Clone)]
+pub struct HitLanes<const B: usize> {
+    h: Vec<[f64; B]>,
+    inbox: Vec<[f64; B]>,
+    /// Lanes in which each firm is distressed (all lanes for a firm without a buffer).
+    hit: Vec<u32>,
+    /// Lanes in which each firm passes its stress on in this round, and in the next.
+    now: Vec<u32>,
+    next: Vec<u32>,
+    flags: Vec<u8>,
+    touched: Touched,
+    /// Firms with lanes in `now`, in `next`, and creditors reached in this round.
+    passing: Bits,
+    coming: Bits,
+    receiving: Bits,
+}
+
+impl<const B: usize> HitLanes<B> {
+    /// Every lane.
+    const ALL: u32 = if B >= 32 { u32::MAX } else { (1u32 << B) - 1 };
+
+    /// Allocates the lanes for `lev`.
+    ///
+    /// # Panics
+    /// If `B` exceeds 32 (lanes are tracked in 32-bit masks).
     pub fn new(lev: &Leverage) -> Self {
+        assert!(B <= 32, "at most 32 lanes");
         let n = lev.n();
         let mut s = Self {
-            h: vec![0.0; n],
-            inbox: vec![0.0; n],
+            h: vec![[0.0; B]; n],
+            inbox: vec![[0.0; B]; n],
+            hit: vec![0; n],
+            now: vec![0; n],
+            next: vec![0; n],
             flags: vec![0; n],
             touched: Touched::new(n),
+            passing: Bits::new(n),
+            coming: Bits::new(n),
             receiving: Bits::new(n),
-            now: Bits::new(n),
-            next: Bits::new(n),
         };
         for i in 0..n {
             s.set_baseline(lev, i);
@@ -124,108 +153,200 @@ impl SingleHits {
     /// Before any shock: firms without a buffer are at stress 1 and pass nothing on.
     fn set_baseline(&mut self, lev: &Leverage, i: usize) {
         let insolvent = lev.losses().insolvent(i);
-        self.h[i] = if insolvent { 1.0 } else { 0.0 };
-        self.inbox[i] = 0.0;
-        self.flags[i] = if insolvent { HIT } else { 0 };
+        self.h[i] = [if insolvent { 1.0 } else { 0.0 }; B];
+        self.inbox[i] = [0.0; B];
+        self.hit[i] = if insolvent { Self::ALL } else { 0 };
+        self.now[i] = 0;
+        self.next[i] = 0;
+        self.flags[i] = 0;
     }
 
-    /// The scenario "firm `s` alone fails" (stress 1): the DebtRank, defaults and losses it
-    /// causes among the other firms, the same bits as
-    /// [`Workspace::impact_of_failure`](super::Workspace::impact_of_failure). `on_default(i)`
-    /// is called for every other firm `i` that defaults, in firm order.
-    pub fn impact_of_failure(
+    /// The scenarios "firm `sources[l]` alone fails" (stress 1), at most `B` of them: for
+    /// each, the figures of [`Workspace::impact_of_failure`], to the last bit.
+    /// `on_default(l, i)` is called for every other firm `i` that defaults in scenario `l`,
+    /// in firm order for each scenario.
+    ///
+    /// On x86-64 processors with AVX-512F or AVX2 the rounds run in a copy of this code
+    /// compiled for that extension (chosen at run time): the same operations in the same
+    /// order, so the same bits.
+    ///
+    /// # Panics
+    /// If there are more than `B` sources.
+    pub fn impacts_of_failures(
         &mut self,
         lev: &Leverage,
         settings: &Settings,
-        s: usize,
-        on_default: impl FnMut(usize),
-    ) -> Impact {
+        sources: &[usize],
+        on_default: impl FnMut(usize, usize),
+    ) -> Vec<Impact> {
+        assert!(sources.len() <= B, "at most {B} scenarios at once");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            #[allow(unsafe_code)]
+            // SAFETY: `impacts_avx512` only requires AVX-512F, which the processor has
+            // (checked just above).
+            return unsafe { self.impacts_avx512(lev, settings, sources, on_default) };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            #[allow(unsafe_code)]
+            // SAFETY: `impacts_avx2` only requires AVX2, which the processor has (checked
+            // just above).
+            return unsafe { self.impacts_avx2(lev, settings, sources, on_default) };
+        }
+        self.impacts_in(lev, settings, sources, on_default)
+    }
+
+    /// [`Self::impacts_of_failures`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn impacts_avx2(
+        &mut self,
+        lev: &Leverage,
+        settings: &Settings,
+        sources: &[usize],
+        on_default: impl FnMut(usize, usize),
+    ) -> Vec<Impact> {
+        self.impacts_in(lev, settings, sources, on_default)
+    }
+
+    /// [`Self::impacts_of_failures`] compiled for AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn impacts_avx512(
+        &mut self,
+        lev: &Leverage,
+        settings: &Settings,
+        sources: &[usize],
+        on_default: impl FnMut(usize, usize),
+    ) -> Vec<Impact> {
+        self.impacts_in(lev, settings, sources, on_default)
+    }
+
+    /// The body of [`Self::impacts_of_failures`], inlined into each compiled copy.
+    #[inline(always)]
+    fn impacts_in(
+        &mut self,
+        lev: &Leverage,
+        settings: &Settings,
+        sources: &[usize],
+        mut on_default: impl FnMut(usize, usize),
+    ) -> Vec<Impact> {
         let tol = settings.tolerance;
         for k in 0..self.touched.forget() {
             self.set_baseline(lev, self.touched.list[k] as usize);
         }
-        self.now.clear();
-        self.next.clear();
-        self.receiving.clear();
-        // Round 0: `s` fails (a firm without a buffer fails outright and passes its whole
-        // exposure on).
-        self.touched.mark(&mut self.flags, s);
-        self.flags[s] |= HIT;
-        self.h[s] = snap(1.0, tol).max(self.h[s]);
-        self.now.insert_if(s, lev.has_creditors(s));
+        // Round 0: each lane's firm fails (one without a buffer fails outright and passes
+        // its whole exposure on).
+        for (l, &s) in sources.iter().enumerate() {
+            self.touched.mark(&mut self.flags, s);
+            self.h[s][l] = snap(1.0, tol).max(self.h[s][l]);
+            self.hit[s] |= 1 << l;
+            let passes = lev.has_creditors(s);
+            self.now[s] |= u32::from(passes) << l;
+            self.passing.insert_if(s, passes);
+        }
         let by_debtor = lev.by_debtor();
-        let mut converged = true;
+        let mut cut = 0u32;
         let mut t = 0usize;
-        while !self.now.is_empty() {
+        while !self.passing.is_empty() {
             if t >= settings.max_iterations {
-                converged = false;
+                // Lanes with stress still to pass on did not converge.
+                let now = &mut self.now;
+                self.passing.drain(|j| cut |= std::mem::take(&mut now[j]));
                 break;
             }
             t += 1;
             self.pass(by_debtor);
             self.take(lev, tol);
             std::mem::swap(&mut self.now, &mut self.next);
+            std::mem::swap(&mut self.passing, &mut self.coming);
         }
         self.touched.sort(&self.flags);
-        lane_impact(
-            lev,
-            self.touched.as_slice(),
-            s,
-            |i| self.h[i],
-            converged,
-            on_default,
-        )
+        let mut sums: [ImpactSum; B] = std::array::from_fn(|_| ImpactSum::default());
+        for &i in self.touched.as_slice() {
+            let i = i as usize;
+            let h0 = if lev.losses().insolvent(i) { 1.0 } else { 0.0 };
+            for (l, &s) in sources.iter().enumerate() {
+                let hi = self.h[i][l];
+                if i != s && sums[l].add(lev, i, hi, h0, hi >= 1.0) {
+                    on_default(l, i);
+                }
+            }
+        }
+        sums.into_iter()
+            .take(sources.len())
+            .enumerate()
+            .map(|(l, sum)| sum.finish(cut >> l & 1 == 0))
+            .collect()
     }
 
-    /// Every distressed firm, in increasing index order, adds its stress level times its
-    /// capped impacts to its creditors' inboxes and marks them as receiving (also those at
-    /// stress 1, for whom it changes nothing: no branch depends on the data, and no step
-    /// waits for a load of the step before). Empties `now`.
+    /// Every firm passing in some lane, in increasing index order, adds its stress level
+    /// times its capped impacts to its creditors' inboxes in those lanes (zero in the
+    /// others) and marks them as receiving. Empties `passing`.
     #[inline(always)]
     fn pass(&mut self, by_debtor: &Csr) {
-        let (h, inbox, receiving) = (&self.h, &mut self.inbox, &mut self.receiving);
-        self.now.drain(|j| {
-            let level = h[j];
-            let (idx, val) = by_debtor.row(j);
-            let (Some(&first), Some(&last)) = (idx.first(), idx.last()) else {
-                return;
-            };
-            for (&i, &lam) in idx.iter().zip(val) {
-                let iu = i as usize;
-                inbox[iu] += lam.min(1.0) * level;
-                receiving.words[iu / 64] |= 1 << (iu % 64);
+        for w in self.passing.span() {
+            let mut bits = self.passing.take_word(w);
+            while bits != 0 {
+                let j = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let m = std::mem::take(&mut self.now[j]);
+                let (idx, val) = by_debtor.row(j);
+                let (Some(&first), Some(&last)) = (idx.first(), idx.last()) else {
+                    continue;
+                };
+                let hj = &self.h[j];
+                let level: [f64; B] =
+                    std::array::from_fn(|l| if m >> l & 1 == 1 { hj[l] } else { 0.0 });
+                let receiving = &mut self.receiving.words[..];
+                for (&i, &lam) in idx.iter().zip(val) {
+                    let iu = i as usize;
+                    let w = lam.min(1.0);
+                    let row = &mut self.inbox[iu];
+                    for l in 0..B {
+                        row[l] += w * level[l];
+                    }
+                    receiving[iu / 64] |= 1 << (iu % 64);
+                }
+                // Rows of `Λ` by debtor are in increasing creditor order.
+                self.receiving.lo = self.receiving.lo.min(first as usize / 64);
+                self.receiving.hi = self.receiving.hi.max(last as usize / 64 + 1);
             }
-            // Rows of `Λ` by debtor are in increasing creditor order.
-            receiving.lo = receiving.lo.min(first as usize / 64);
-            receiving.hi = receiving.hi.max(last as usize / 64 + 1);
-        });
+        }
+        self.passing.reset_span();
     }
 
-    /// The creditors reached take their inboxes, in increasing index order; those distressed
-    /// for the first time join `next` (when they have creditors of their own). Empties
-    /// `receiving`.
+    /// The creditors reached take their inboxes in every lane, in increasing index order;
+    /// the lanes in which one is distressed for the first time are those it passes on in
+    /// next round (when it has creditors of its own). Empties `receiving`.
     #[inline(always)]
     fn take(&mut self, lev: &Leverage, tol: f64) {
-        let mut count = self.touched.len;
-        let (h, inbox, flags, touched, next) = (
-            &mut self.h,
-            &mut self.inbox,
-            &mut self.flags,
-            &mut self.touched.list,
-            &mut self.next,
-        );
-        self.receiving.drain(|iu| {
-            let a = std::mem::replace(&mut inbox[iu], 0.0);
-            let new = absorb_one(h[iu], a, tol);
-            h[iu] = new;
-            let f = flags[iu];
-            let first = (f & HIT == 0) & (new > 0.0);
-            flags[iu] = f | (u8::from(first) * (HIT | TOUCHED));
-            touched[count] = iu as u32;
-            count += usize::from(first);
-            next.insert_if(iu, first & lev.has_creditors(iu));
-        });
-        self.touched.len = count;
+        for w in self.receiving.span() {
+            let mut bits = self.receiving.take_word(w);
+            while bits != 0 {
+                let iu = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let a = std::mem::replace(&mut self.inbox[iu], [0.0; B]);
+                let h = &mut self.h[iu];
+                let mut first = 0u32;
+                for l in 0..B {
+                    let new = absorb_one(h[l], a[l], tol);
+                    h[l] = new;
+                    first |= u32::from(new > 0.0) << l;
+                }
+                let first = first & !self.hit[iu];
+                if first != 0 {
+                    self.hit[iu] |= first;
+                    self.touched.mark(&mut self.flags, iu);
+                    if lev.has_creditors(iu) {
+                        self.next[iu] |= first;
+                        self.coming.insert_if(iu, true);
+                    }
+                }
+            }
+        }
+        self.receiving.reset_span();
     }
 }
 
@@ -259,8 +380,8 @@ mod tests {
     }
 
     /// Every firm's failure gives the figures and defaults of a [`Workspace`] run, to the last
-    /// bit: on generated networks, on one with firms in default from the start and capped
-    /// impacts, and when the round cap cuts cascades short.
+    /// bit, alone and in lanes of sixteen: on generated networks, on one with firms in
+    /// default from the start and capped impacts, and when the round cap cuts cascades short.
     #[test]
     fn scenarios_equal_workspace_runs_bit_for_bit() {
         let mut er = GenSpec::new(400, 8.0, Topology::ErdosRenyi, 5);
@@ -277,21 +398,97 @@ mod tests {
                     ..Settings::default()
                 };
                 let mut ws = Workspace::new(&lev, &settings);
-                let mut hits = SingleHits::new(&lev);
+                let mut alone = HitLanes::<1>::new(&lev);
+                let mut singles = Vec::new();
                 for s in 0..net.n_firms() {
                     let (mut want, mut got) = (Vec::new(), Vec::new());
                     let a = ws.impact_of_failure(&lev, &settings, s, |i| want.push(i));
-                    let b = hits.impact_of_failure(&lev, &settings, s, |i| got.push(i));
+                    let b = alone.impacts_of_failures(&lev, &settings, &[s], |_, i| got.push(i))[0];
                     assert_eq!(a, b, "network {k}, cap {max_iterations}, firm {s}");
                     assert_eq!(a.debtrank.to_bits(), b.debtrank.to_bits());
                     assert_eq!(a.losses_caused.to_bits(), b.losses_caused.to_bits());
                     assert_eq!(want, got, "network {k}, firm {s}");
                     defaults += got.len();
                     cut += usize::from(!b.converged);
+                    singles.push((b, got));
+                }
+                // Lanes: groups of sixteen (the last one partial on 300 firms), in an order
+                // that puts unrelated firms side by side.
+                let mut lanes = HitLanes::<16>::new(&lev);
+                let order: Vec<usize> = (0..net.n_firms()).rev().collect();
+                for group in order.chunks(16) {
+                    let mut got = vec![Vec::new(); group.len()];
+                    let out =
+                        lanes.impacts_of_failures(&lev, &settings, group, |l, i| got[l].push(i));
+                    for (l, &s) in group.iter().enumerate() {
+                        let (want, want_defaults) = &singles[s];
+                        let what = format!("lanes: network {k}, cap {max_iterations}, firm {s}");
+                        assert_eq!(&out[l], want, "{what}");
+                        assert_eq!(out[l].debtrank.to_bits(), want.debtrank.to_bits(), "{what}");
+                        assert_eq!(
+                            out[l].losses_caused.to_bits(),
+                            want.losses_caused.to_bits(),
+                            "{what}"
+                        );
+                        assert_eq!(&got[l], want_defaults, "{what}");
+                    }
                 }
             }
         }
         assert!(defaults > 0, "no default: the test misses that path");
         assert!(cut > 0, "no cascade cut short: the test misses that path");
+    }
+
+    /// Every compiled copy of the lanes (portable, AVX2, AVX-512F, as far as the processor
+    /// has them) gives the same bits and the same defaults.
+    #[test]
+    fn every_compiled_copy_gives_the_same_bits() {
+        let net = rough(300, 9);
+        let lev = Leverage::build(&net, &Marks::book(&net));
+        let settings = Settings {
+            variant: Variant::SingleHit,
+            ..Settings::default()
+        };
+        type Figures = Vec<(u64, u64, usize, bool, Vec<usize>)>;
+        let run = |copy: usize| -> Option<Figures> {
+            let mut lanes = HitLanes::<16>::new(&lev);
+            let mut all = Vec::new();
+            let sources: Vec<usize> = (0..net.n_firms()).collect();
+            for group in sources.chunks(16) {
+                let mut found = vec![Vec::new(); group.len()];
+                let on_default = |l: usize, i: usize| found[l].push(i);
+                #[allow(unsafe_code)]
+                let out = match copy {
+                    0 => lanes.impacts_in(&lev, &settings, group, on_default),
+                    // SAFETY: each copy runs only when the processor has its extension.
+                    #[cfg(target_arch = "x86_64")]
+                    1 if std::arch::is_x86_feature_detected!("avx2") => unsafe {
+                        lanes.impacts_avx2(&lev, &settings, group, on_default)
+                    },
+                    #[cfg(target_arch = "x86_64")]
+                    2 if std::arch::is_x86_feature_detected!("avx512f") => unsafe {
+                        lanes.impacts_avx512(&lev, &settings, group, on_default)
+                    },
+                    _ => return None,
+                };
+                for (x, d) in out.iter().zip(found) {
+                    all.push((
+                        x.debtrank.to_bits(),
+                        x.losses_caused.to_bits(),
+                        x.defaults_caused,
+                        x.converged,
+                        d,
+                    ));
+                }
+            }
+            Some(all)
+        };
+        let portable = run(0).expect("the portable copy always runs");
+        assert!(portable.iter().any(|x| x.2 > 0), "no default: the test misses that path");
+        for copy in [1, 2] {
+            if let Some(other) = run(copy) {
+                assert_eq!(other, portable, "copy {copy}");
+            }
+        }
     }
 }

@@ -28,7 +28,7 @@
 //! (`Λᵀ y = y − v`). What each firm of `D` absorbs lies between its part known now,
 //! `k_d = (Λ b)_d + Σ_j Λ_dj (Λ b)_j` over its debtors `j` below 1, and `k_d + θ c_d`. The
 //! sweeps add `Σ_j (y_j − v_j) b_j − Σ_{d∈D} y_d k_d`: at most `θ Σ_{d∈D} y_d c_d` too much,
-//! and exact where no stress can come back to a firm at 1 (on a chain, say); the same holds
+//! and exact where no more stress can reach a firm at 1 (on a chain, say); the same holds
 //! for the losses with `u` and `E⁺`. A scenario's threshold `θ` is the largest that keeps
 //! these widths within the tolerance (absolute for the DebtRank, times the system's buffers
 //! for the losses) — the accuracy of a run to the tolerance, which leaves every firm

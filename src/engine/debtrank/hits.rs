@@ -484,7 +484,10 @@ mod tests {
             Some(all)
         };
         let portable = run(0).expect("the portable copy always runs");
-        assert!(portable.iter().any(|x| x.2 > 0), "no default: the test misses that path");
+        assert!(
+            portable.iter().any(|x| x.2 > 0),
+            "no default: the test misses that path"
+        );
         for copy in [1, 2] {
             if let Some(other) = run(copy) {
                 assert_eq!(other, portable, "copy {copy}");

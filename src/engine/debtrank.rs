@@ -64,6 +64,51 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+/// Defines the method `$name`, which runs the method `$body` (marked `#[inline(always)]`)
+/// in a copy compiled for AVX-512F, `$avx512`, or for AVX2, `$avx2`, when the processor has
+/// that extension (checked at run time), and as compiled otherwise. The copies are the same
+/// source code, so they perform the same operations in the same order and give the same bits.
+macro_rules! compiled_copies {
+    (
+        $(#[$doc:meta])*
+        $vis:vis fn $name:ident => $body:ident, $avx2:ident, $avx512:ident
+        (&mut self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty
+    ) => {
+        $(#[$doc])*
+        $vis fn $name(&mut self $(, $arg: $ty)*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                #[allow(unsafe_code)]
+                // SAFETY: this copy only requires AVX-512F, which the processor has (checked
+                // just above).
+                return unsafe { self.$avx512($($arg),*) };
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: this copy only requires AVX2, which the processor has (checked just
+                // above).
+                return unsafe { self.$avx2($($arg),*) };
+            }
+            self.$body($($arg),*)
+        }
+
+        #[doc = concat!("[`Self::", stringify!($name), "`] compiled for AVX2.")]
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2(&mut self $(, $arg: $ty)*) -> $ret {
+            self.$body($($arg),*)
+        }
+
+        #[doc = concat!("[`Self::", stringify!($name), "`] compiled for AVX-512F.")]
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn $avx512(&mut self $(, $arg: $ty)*) -> $ret {
+            self.$body($($arg),*)
+        }
+    };
+}
+
 mod hits;
 mod sweep;
 mod tail;

@@ -14,7 +14,6 @@
 //!
 //! [`Workspace`]: super::Workspace
 //! [`Batch`]: super::Batch
-//! [`Workspace::impact_of_failure`]: super::Workspace::impact_of_failure
 
 use super::{ImpactSum, Leverage, absorb_one, snap};
 use crate::engine::buffers::{Impact, Touched};
@@ -101,7 +100,7 @@ impl Bits {
 /// (Measured on a random network of 10⁴ firms with average degree 10: `rank` took about half
 /// the time of one scenario at a time.) Every lane adds its terms in the order of the
 /// creditor's row (a zero term changes no bit), so every lane gives the same bits as a
-/// [`Workspace`] run of its scenario.
+/// [`Workspace`](super::Workspace) run of its scenario.
 ///
 /// Memory: about `16 B · n` bytes plus 13 per firm; `B ≤ 32`.
 #[derive(Debug, Clone)]
@@ -161,66 +160,25 @@ impl<const B: usize> HitLanes<B> {
         self.flags[i] = 0;
     }
 
-    /// The scenarios "firm `sources[l]` alone fails" (stress 1), at most `B` of them: for
-    /// each, the figures of [`Workspace::impact_of_failure`], to the last bit.
-    /// `on_default(l, i)` is called for every other firm `i` that defaults in scenario `l`,
-    /// in firm order for each scenario.
-    ///
-    /// On x86-64 processors with AVX-512F or AVX2 the rounds run in a copy of this code
-    /// compiled for that extension (chosen at run time): the same operations in the same
-    /// order, so the same bits.
-    ///
-    /// # Panics
-    /// If there are more than `B` sources.
-    pub fn impacts_of_failures(
-        &mut self,
-        lev: &Leverage,
-        settings: &Settings,
-        sources: &[usize],
-        on_default: impl FnMut(usize, usize),
-    ) -> Vec<Impact> {
-        assert!(sources.len() <= B, "at most {B} scenarios at once");
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            #[allow(unsafe_code)]
-            // SAFETY: `impacts_avx512` only requires AVX-512F, which the processor has
-            // (checked just above).
-            return unsafe { self.impacts_avx512(lev, settings, sources, on_default) };
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            #[allow(unsafe_code)]
-            // SAFETY: `impacts_avx2` only requires AVX2, which the processor has (checked
-            // just above).
-            return unsafe { self.impacts_avx2(lev, settings, sources, on_default) };
-        }
-        self.impacts_in(lev, settings, sources, on_default)
-    }
-
-    /// [`Self::impacts_of_failures`] compiled for AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn impacts_avx2(
-        &mut self,
-        lev: &Leverage,
-        settings: &Settings,
-        sources: &[usize],
-        on_default: impl FnMut(usize, usize),
-    ) -> Vec<Impact> {
-        self.impacts_in(lev, settings, sources, on_default)
-    }
-
-    /// [`Self::impacts_of_failures`] compiled for AVX-512F.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn impacts_avx512(
-        &mut self,
-        lev: &Leverage,
-        settings: &Settings,
-        sources: &[usize],
-        on_default: impl FnMut(usize, usize),
-    ) -> Vec<Impact> {
-        self.impacts_in(lev, settings, sources, on_default)
+    compiled_copies! {
+        /// The scenarios "firm `sources[l]` alone fails" (stress 1), at most `B` of them: for
+        /// each, the figures of [`Workspace::impact_of_failure`](super::Workspace::impact_of_failure), to the last bit.
+        /// `on_default(l, i)` is called for every other firm `i` that defaults in scenario `l`,
+        /// in firm order for each scenario.
+        ///
+        /// On x86-64 processors with AVX-512F or AVX2 the rounds run in a copy of this code
+        /// compiled for that extension (chosen at run time): the same operations in the same
+        /// order, so the same bits.
+        ///
+        /// # Panics
+        /// If there are more than `B` sources.
+        pub fn impacts_of_failures => impacts_in, impacts_avx2, impacts_avx512 (
+            &mut self,
+            lev: &Leverage,
+            settings: &Settings,
+            sources: &[usize],
+            on_default: impl FnMut(usize, usize),
+        ) -> Vec<Impact>
     }
 
     /// The body of [`Self::impacts_of_failures`], inlined into each compiled copy.
@@ -232,6 +190,7 @@ impl<const B: usize> HitLanes<B> {
         sources: &[usize],
         mut on_default: impl FnMut(usize, usize),
     ) -> Vec<Impact> {
+        assert!(sources.len() <= B, "at most {B} scenarios at once");
         let tol = settings.tolerance;
         for k in 0..self.touched.forget() {
             self.set_baseline(lev, self.touched.list[k] as usize);

@@ -32,8 +32,9 @@
 //!
 //! A [`Sweeper`] streams any number of scenarios through its lanes. A scenario that stops
 //! early (the caller's `watch`) passes nothing more on from that moment and frees its lane
-//! at the end of the sweep, and the next scenario starts there, at the start of the next sweep: in a network where most failures are cut
-//! short, lanes never wait for the slowest scenario of a group. A scenario that converges
+//! at the end of the sweep, and the next scenario starts there, at the start of the next
+//! sweep: in a network where most failures are cut short, lanes never wait for the slowest
+//! scenario of a group. A scenario that converges
 //! frees its lane too, but the lane stays empty until every scenario that started in the same
 //! sweep has finished: such scenarios end with sweeps that pass small rises on to few firms,
 //! and a new scenario among them would make those sweeps visit the whole network. (Counted
@@ -153,74 +154,32 @@ impl<const B: usize> Sweeper<B> {
         self
     }
 
-    /// Runs the scenarios "firm `sources[k]` alone fails" (stress 1), any number of them,
-    /// `B` at a time: a scenario takes a free lane at the end of a sweep, and frees it when it
-    /// has converged, stopped or reached the sweep cap, so no lane waits for the others.
-    /// `watch(k, i)` is called for every firm `i ≠ sources[k]` that defaults in scenario `k`;
-    /// a scenario for which it returned true stops at once (it passes nothing more on and
-    /// `watch` is not called for it again, so which calls are made depends only on the
-    /// scenario) and gives `None`. The others give their impacts, and
-    /// `on_default(k, i)` for every other firm `i` in default at the end, in the sweep order.
-    ///
-    /// A lane's state changes only through its own scenario, and every scenario starts from
-    /// the unshocked state at the start of a sweep, so each gives the same bits whatever runs
-    /// beside it and whenever it starts.
-    ///
-    /// On x86-64 processors with AVX-512F or AVX2 the sweeps run in a copy of this code
-    /// compiled for that extension (chosen at run time): the same operations in the same
-    /// order, so the same bits, with fewer instructions per exposure (about a third fewer
-    /// with AVX2; with AVX-512 one instruction covers eight lanes).
-    pub fn failures(
-        &mut self,
-        lev: &Leverage,
-        settings: &Settings,
-        sources: &[usize],
-        watch: impl FnMut(usize, usize) -> bool,
-        on_default: impl FnMut(usize, usize),
-    ) -> Vec<Option<Impact>> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            #[allow(unsafe_code)]
-            // SAFETY: `failures_avx512` only requires AVX-512F, which the processor has
-            // (checked just above).
-            return unsafe { self.failures_avx512(lev, settings, sources, watch, on_default) };
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            #[allow(unsafe_code)]
-            // SAFETY: `failures_avx2` only requires AVX2, which the processor has (checked
-            // just above).
-            return unsafe { self.failures_avx2(lev, settings, sources, watch, on_default) };
-        }
-        self.failures_in(lev, settings, sources, watch, on_default)
-    }
-
-    /// [`Self::failures`] compiled for AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn failures_avx2(
-        &mut self,
-        lev: &Leverage,
-        settings: &Settings,
-        sources: &[usize],
-        watch: impl FnMut(usize, usize) -> bool,
-        on_default: impl FnMut(usize, usize),
-    ) -> Vec<Option<Impact>> {
-        self.failures_in(lev, settings, sources, watch, on_default)
-    }
-
-    /// [`Self::failures`] compiled for AVX-512F.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn failures_avx512(
-        &mut self,
-        lev: &Leverage,
-        settings: &Settings,
-        sources: &[usize],
-        watch: impl FnMut(usize, usize) -> bool,
-        on_default: impl FnMut(usize, usize),
-    ) -> Vec<Option<Impact>> {
-        self.failures_in(lev, settings, sources, watch, on_default)
+    compiled_copies! {
+        /// Runs the scenarios "firm `sources[k]` alone fails" (stress 1), any number of them,
+        /// `B` at a time: a scenario takes a free lane at the end of a sweep, and frees it when it
+        /// has converged, stopped or reached the sweep cap, so no lane waits for the others.
+        /// `watch(k, i)` is called for every firm `i ≠ sources[k]` that defaults in scenario `k`;
+        /// a scenario for which it returned true stops at once (it passes nothing more on and
+        /// `watch` is not called for it again, so which calls are made depends only on the
+        /// scenario) and gives `None`. The others give their impacts, and
+        /// `on_default(k, i)` for every other firm `i` in default at the end, in the sweep order.
+        ///
+        /// A lane's state changes only through its own scenario, and every scenario starts from
+        /// the unshocked state at the start of a sweep, so each gives the same bits whatever runs
+        /// beside it and whenever it starts.
+        ///
+        /// On x86-64 processors with AVX-512F or AVX2 the sweeps run in a copy of this code
+        /// compiled for that extension (chosen at run time): the same operations in the same
+        /// order, so the same bits, with fewer instructions per exposure (about a third fewer
+        /// with AVX2; with AVX-512 one instruction covers eight lanes).
+        pub fn failures => failures_in, failures_avx2, failures_avx512 (
+            &mut self,
+            lev: &Leverage,
+            settings: &Settings,
+            sources: &[usize],
+            watch: impl FnMut(usize, usize) -> bool,
+            on_default: impl FnMut(usize, usize),
+        ) -> Vec<Option<Impact>>
     }
 
     /// The body of [`Self::failures`], inlined into each compiled copy.

@@ -94,25 +94,25 @@ impl Tail {
         // `g` first: it bounds the others (`Σ y = vᵀ (1 + g)`), and tells when to give up.
         let gain = solve(
             n,
-            |g, p| row_sum(&by_creditor, p, g) + row_sums[p],
+            |g, p| by_creditor.row_dot(p, g) + row_sums[p],
             false,
             MAX_GAIN,
         )?;
         let debtrank = solve(
             n,
-            |y, p| row_sum(&order.rows, p, y) + weight[p],
+            |y, p| order.rows.row_dot(p, y) + weight[p],
             true,
             f64::MAX,
         )?;
         let losses = solve(
             n,
-            |y, p| row_sum(&order.rows, p, y) + buffer[p],
+            |y, p| order.rows.row_dot(p, y) + buffer[p],
             true,
             f64::MAX,
         )?;
-        let once: Vec<f64> = (0..n).map(|p| row_sum(&by_creditor, p, &gain)).collect();
+        let once: Vec<f64> = (0..n).map(|p| by_creditor.row_dot(p, &gain)).collect();
         let second: Vec<f64> = (0..n)
-            .map(|p| row_sum(&by_creditor, p, &once) * (1.0 + MARGIN))
+            .map(|p| by_creditor.row_dot(p, &once) * (1.0 + MARGIN))
             .collect();
         let max_gain = gain.iter().copied().fold(0.0, f64::max) * (1.0 + MARGIN);
         Some(Self {
@@ -125,9 +125,7 @@ impl Tail {
             max_gain,
         })
     }
-}
 
-impl Tail {
     /// The error allowed to a certified tail, for the DebtRank and for the losses: the
     /// tolerance, and the tolerance times the system's buffers — what a run to the tolerance
     /// may leave out, since every firm may hold back up to the tolerance for good.
@@ -153,13 +151,6 @@ impl Tail {
             .min(0.01 / (1.0 + self.max_gain));
         if theta < 2.0 * tol { tol } else { theta }
     }
-}
-
-/// `Σ_k x[k] · value` over row `p`.
-#[inline]
-fn row_sum(m: &crate::model::Csr, p: usize, x: &[f64]) -> f64 {
-    let (idx, val) = m.row(p);
-    idx.iter().zip(val).map(|(&k, &l)| l * x[k as usize]).sum()
 }
 
 /// The fixed point of `x_p = f(x, p)` (a monotone map with a non-negative matrix part), by

@@ -42,7 +42,9 @@
 //! frontier) set what they pass on; the creditors they reach each sum what they receive over
 //! their own row of `Λ`, always in the same order (increasing debtor index), and update. When a
 //! quarter of the firms or more are in the frontier, the round sums every row that can still
-//! take stress (most would be reached anyway). Firms at stress 1 take nothing more. A sparse
+//! take stress (most would be reached anyway), in one pass over fixed blocks of firms (in
+//! parallel on large networks) that also sets what each firm passes on next; its losses are
+//! summed block by block. Firms at stress 1 take nothing more. A sparse
 //! round costs the rows of the creditors reached, a dense one `O(m)`; a run costs the part of
 //! the network it reaches times the rounds during which stress keeps rising there — in a
 //! well-connected subcritical network with a `1e-12` tolerance that is about `log(h / 1e-12) /
@@ -117,7 +119,7 @@ pub use sweep::Sweeper;
 pub use tail::Tail;
 
 use super::buffers::{
-    BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, Touched,
+    BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, TOUCHED, Touched,
     scale_contributions, shock_losses,
 };
 use super::{Cause, Contribution, PAR_THRESHOLD, Round};
@@ -531,6 +533,10 @@ pub struct Workspace {
     sent: Vec<f64>,
     /// What each firm of the current frontier passes on this round (0 elsewhere).
     dp: Vec<f64>,
+    /// What each firm passes on next round, written for every firm by a dense round.
+    dp_next: Vec<f64>,
+    /// `dp` already holds what the frontier passes on (a dense round computed it).
+    dp_ready: bool,
     flags: Vec<u8>,
     round: Vec<u32>,
     touched: Touched,
@@ -553,6 +559,8 @@ impl Workspace {
             h1: vec![0.0; n],
             sent: vec![0.0; n],
             dp: vec![0.0; n],
+            dp_next: vec![0.0; n],
+            dp_ready: false,
             flags: vec![0; n],
             round: vec![NO_ROUND; n],
             touched: Touched::new(n),
@@ -595,6 +603,12 @@ impl Workspace {
     fn reset(&mut self, lev: &Leverage) {
         for k in 0..self.touched.forget() {
             self.set_baseline(lev, self.touched.list[k] as usize);
+        }
+        if std::mem::take(&mut self.dp_ready) {
+            // A run cut short by the round cap: the frontier never passed its increments.
+            for &j in &self.frontier {
+                self.dp[j as usize] = 0.0;
+            }
         }
         self.frontier.clear();
         self.next.clear();
@@ -651,8 +665,13 @@ impl Workspace {
                 break;
             }
             t += 1;
-            self.pass(lev);
-            let (defaults, losses) = self.take(lev, t, tol, record);
+            let (defaults, losses) =
+                if self.variant != Variant::SingleHit && is_dense(self.frontier.len(), lev.n()) {
+                    self.dense_round(lev, t, tol, record)
+                } else {
+                    self.pass(lev);
+                    self.take(lev, t, tol, record)
+                };
             if record {
                 rounds.push(Round {
                     round: t,
@@ -686,22 +705,86 @@ impl Workspace {
         }
     }
 
-    /// Every frontier firm sets what it passes on (its increment; its level, single-hit) and
-    /// marks its creditors as receiving.
-    fn pass(&mut self, lev: &Leverage) {
-        let dense = is_dense(self.frontier.len(), lev.n());
+    /// Every frontier firm sets what it passes on (its increment; its level, single-hit),
+    /// unless a dense round already did, and records that it passed it on.
+    fn set_increments(&mut self) {
+        let ready = std::mem::take(&mut self.dp_ready);
         for k in 0..self.frontier.len() {
             let j = self.frontier[k] as usize;
-            let dp = if self.variant == Variant::SingleHit {
-                self.sent[j] = self.h[j];
+            if self.variant == Variant::SingleHit {
                 self.flags[j] = (self.flags[j] & !DISTRESSED) | INACTIVE;
-                self.h[j]
-            } else {
-                let dp = (p(self.alpha, self.h[j]) - p(self.alpha, self.sent[j])).max(0.0);
-                self.sent[j] = self.h[j];
-                dp
-            };
-            self.dp[j] = dp;
+                self.dp[j] = self.h[j];
+            } else if !ready {
+                self.dp[j] = (p(self.alpha, self.h[j]) - p(self.alpha, self.sent[j])).max(0.0);
+            }
+            self.sent[j] = self.h[j];
+        }
+    }
+
+    /// A dense round of linear or non-linear DebtRank in one pass: every firm that can still
+    /// take stress sums its row, updates, and sets what it passes on next round (into
+    /// `dp_next`, written for every firm). Firms are split into fixed blocks of [`DENSE_BLOCK`]
+    /// by index, run in parallel when the workspace is; the round's losses are summed in
+    /// firm order within a block and then block by block, and its defaults and next frontier
+    /// come out in firm order, so the result never depends on the thread count.
+    fn dense_round(&mut self, lev: &Leverage, t: u32, tol: f64, record: bool) -> (Vec<u32>, f64) {
+        self.set_increments();
+        let ctx = DenseRound {
+            lev,
+            dp: &self.dp,
+            alpha: self.alpha,
+            t,
+            tol,
+            record,
+        };
+        let block = |(b, ((((h, sent), round), flags), next_dp)): (usize, DenseSlices<'_>)| {
+            ctx.block(b * DENSE_BLOCK, h, sent, round, flags, next_dp)
+        };
+        let outs: Vec<DenseBlock> = if self.parallel && lev.n() >= PAR_THRESHOLD {
+            self.h
+                .par_chunks_mut(DENSE_BLOCK)
+                .zip(self.sent.par_chunks(DENSE_BLOCK))
+                .zip(self.round.par_chunks_mut(DENSE_BLOCK))
+                .zip(self.flags.par_chunks_mut(DENSE_BLOCK))
+                .zip(self.dp_next.par_chunks_mut(DENSE_BLOCK))
+                .enumerate()
+                .map(block)
+                .collect()
+        } else {
+            self.h
+                .chunks_mut(DENSE_BLOCK)
+                .zip(self.sent.chunks(DENSE_BLOCK))
+                .zip(self.round.chunks_mut(DENSE_BLOCK))
+                .zip(self.flags.chunks_mut(DENSE_BLOCK))
+                .zip(self.dp_next.chunks_mut(DENSE_BLOCK))
+                .enumerate()
+                .map(block)
+                .collect()
+        };
+        let mut defaults = Vec::new();
+        let mut losses = 0.0;
+        for out in outs {
+            losses += out.losses;
+            defaults.extend(out.defaults);
+            self.next.extend(out.next);
+            for i in out.touched {
+                self.touched.note(i as usize, 0);
+            }
+        }
+        self.frontier.clear();
+        std::mem::swap(&mut self.dp, &mut self.dp_next);
+        self.dp_ready = true;
+        (defaults, losses)
+    }
+
+    /// Marks the creditors of every frontier firm that passes something on as receiving
+    /// (all firms below stress 1 in a dense round).
+    fn pass(&mut self, lev: &Leverage) {
+        let dense = is_dense(self.frontier.len(), lev.n());
+        self.set_increments();
+        for k in 0..self.frontier.len() {
+            let j = self.frontier[k] as usize;
+            let dp = self.dp[j];
             if dp > 0.0 && !dense {
                 for &i in lev.reach.row(j) {
                     let iu = i as usize;
@@ -840,6 +923,91 @@ impl Workspace {
             }
         }
         acc.finish(run.converged)
+    }
+}
+
+/// Firms per block of a dense round: the unit of its parallel work and of the order in which
+/// its losses are summed (fixed, so the sum never depends on the thread count).
+const DENSE_BLOCK: usize = 4096;
+
+/// A block's slices of `h`, `sent`, `round`, flags and `dp_next`.
+type DenseSlices<'a> = (
+    (((&'a mut [f64], &'a [f64]), &'a mut [u32]), &'a mut [u8]),
+    &'a mut [f64],
+);
+
+/// What every block of a dense round reads.
+struct DenseRound<'a> {
+    lev: &'a Leverage,
+    dp: &'a [f64],
+    alpha: f64,
+    t: u32,
+    tol: f64,
+    record: bool,
+}
+
+/// What a block of a dense round found, in firm order.
+struct DenseBlock {
+    losses: f64,
+    defaults: Vec<u32>,
+    next: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+impl DenseRound<'_> {
+    /// The firms `base..base + h.len()` below stress 1 sum their rows and update, as
+    /// [`Workspace::take`] does for each firm it reaches, and set what they pass on next
+    /// round (0 for the others).
+    fn block(
+        &self,
+        base: usize,
+        h: &mut [f64],
+        sent: &[f64],
+        round: &mut [u32],
+        flags: &mut [u8],
+        next_dp: &mut [f64],
+    ) -> DenseBlock {
+        let lev = self.lev;
+        let mut out = DenseBlock {
+            losses: 0.0,
+            defaults: Vec::new(),
+            next: Vec::new(),
+            touched: Vec::new(),
+        };
+        for k in 0..h.len() {
+            let i = base + k;
+            let old = h[k];
+            if old >= 1.0 {
+                next_dp[k] = 0.0;
+                continue;
+            }
+            let (idx, val) = lev.by_creditor.row(i);
+            let mut a = 0.0;
+            for (&j, &lam) in idx.iter().zip(val) {
+                a += lam * self.dp[j as usize];
+            }
+            if flags[k] & TOUCHED == 0 {
+                flags[k] |= TOUCHED;
+                out.touched.push(i as u32);
+            }
+            let new = absorb_one(old, a, self.tol);
+            h[k] = new;
+            out.losses += lev.losses.buffer[i] * (new - old);
+            if new >= 1.0 && round[k] == NO_ROUND {
+                round[k] = self.t;
+                if self.record {
+                    out.defaults.push(i as u32);
+                }
+            }
+            let go = new - sent[k] > self.tol && lev.has_creditors(i);
+            next_dp[k] = if go {
+                out.next.push(i as u32);
+                (p(self.alpha, new) - p(self.alpha, sent[k])).max(0.0)
+            } else {
+                0.0
+            };
+        }
+        out
     }
 }
 
@@ -1700,5 +1868,189 @@ mod tests {
         assert_eq!(c[0], c[1]);
         assert_ne!(c[1], c[2]);
         assert_ne!(c[2], c[3]);
+    }
+}
+
+#[cfg(test)]
+mod dense_tests {
+    use super::*;
+    use crate::analysis::generate::{GenSpec, Topology, generate};
+
+    /// The rounds of linear or non-linear DebtRank computed the plain way: every round, each
+    /// firm whose stress rose by more than the tolerance since it last passed passes on the
+    /// rise of `p`, and every firm below 1 sums its row of `Λ` over all firms (no frontier,
+    /// no blocks, no threads). Returns the final stress, the default rounds and each round's
+    /// losses (summed in firm order).
+    fn plain_rounds(
+        lev: &Leverage,
+        alpha: f64,
+        start: &[(u32, f64)],
+        tol: f64,
+        cap: usize,
+    ) -> (Vec<f64>, Vec<u32>, Vec<f64>) {
+        let n = lev.n();
+        let e = &lev.losses().buffer;
+        let mut h: Vec<f64> = (0..n)
+            .map(|i| if e[i] <= 0.0 { 1.0 } else { 0.0 })
+            .collect();
+        let mut sent = h.clone();
+        let mut round: Vec<u32> = h
+            .iter()
+            .map(|&x| if x >= 1.0 { 0 } else { NO_ROUND })
+            .collect();
+        for &(i, s) in start {
+            let i = i as usize;
+            if e[i] <= 0.0 {
+                sent[i] = 0.0;
+            } else {
+                h[i] = snap(s.clamp(0.0, 1.0), tol).max(h[i]);
+            }
+            if h[i] >= 1.0 {
+                round[i] = 0;
+            }
+        }
+        let mut losses = Vec::new();
+        for t in 1..=cap as u32 {
+            let dp: Vec<f64> = (0..n)
+                .map(|j| {
+                    if h[j] - sent[j] > tol {
+                        let d = (p(alpha, h[j]) - p(alpha, sent[j])).max(0.0);
+                        sent[j] = h[j];
+                        d
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            if dp.iter().all(|&d| d == 0.0) {
+                break;
+            }
+            let mut lost = 0.0;
+            for i in 0..n {
+                if h[i] >= 1.0 {
+                    continue;
+                }
+                let (idx, val) = lev.by_creditor().row(i);
+                let mut a = 0.0;
+                for (&j, &lam) in idx.iter().zip(val) {
+                    a += lam * dp[j as usize];
+                }
+                let new = absorb_one(h[i], a, tol);
+                lost += e[i] * (new - h[i]);
+                h[i] = new;
+                if new >= 1.0 && round[i] == NO_ROUND {
+                    round[i] = t;
+                }
+            }
+            losses.push(lost);
+        }
+        (h, round, losses)
+    }
+
+    /// A 10⁴-firm network (three blocks of a dense round): every firm loses 5% of its
+    /// equity and a few fail, so the rounds are dense from the first; and one firm failing
+    /// alone, where the rounds start sparse and turn dense.
+    fn cases() -> (Network, Vec<Vec<(u32, f64)>>) {
+        let mut spec = GenSpec::new(10_000, 6.0, Topology::ErdosRenyi, 11);
+        spec.capital_ratio = 0.08;
+        let net = generate(&spec);
+        let mut everyone: Vec<(u32, f64)> = (0..10_000u32).map(|i| (i, 0.05)).collect();
+        for i in [7, 4000, 9000] {
+            everyone[i] = (i as u32, 1.0);
+        }
+        (net, vec![everyone, vec![(123, 1.0)]])
+    }
+
+    /// The workspace, dense rounds in blocks and in parallel, gives the plain rounds' final
+    /// stresses and default rounds bit for bit (each firm sums its row in the same order)
+    /// and the same losses per round up to the order of the sum.
+    #[test]
+    fn dense_rounds_are_the_plain_rounds() {
+        let (net, starts) = cases();
+        let lev = Leverage::build(&net, &Marks::book(&net));
+        for variant in [Variant::Linear, Variant::Nonlinear] {
+            let settings = Settings {
+                variant,
+                ..Settings::default()
+            };
+            let mut ws = Workspace::new(&lev, &settings);
+            for start in &starts {
+                let run = ws.run(&lev, &settings, start, true);
+                let (h, round, losses) = plain_rounds(
+                    &lev,
+                    alpha_of(&settings),
+                    start,
+                    settings.tolerance,
+                    settings.max_iterations,
+                );
+                assert!(run.converged);
+                assert_eq!(run.rounds.len(), losses.len(), "{variant:?}");
+                let dense = (0..lev.n()).filter(|&i| ws.distress(i) > 0.0).count();
+                assert!(
+                    dense > lev.n() / 2,
+                    "{variant:?}: the rounds never turn dense"
+                );
+                for i in 0..lev.n() {
+                    assert_eq!(ws.distress(i).to_bits(), h[i].to_bits(), "firm {i}");
+                    assert_eq!(ws.round[i], round[i], "firm {i}");
+                }
+                for (r, want) in run.rounds.iter().zip(&losses) {
+                    assert!(
+                        (r.losses - want).abs() <= 1e-12 * want.abs(),
+                        "round {}: {} against {want}",
+                        r.round,
+                        r.losses
+                    );
+                }
+                let defaults: usize = run.rounds.iter().map(|r| r.defaults.len()).sum();
+                assert_eq!(
+                    defaults,
+                    round.iter().filter(|&&t| t != NO_ROUND && t > 0).count()
+                );
+            }
+        }
+    }
+
+    /// A run cut short by the round cap in a dense round leaves increments computed and not
+    /// passed on; the next run on the same workspace still starts from the unshocked state.
+    /// Runs are also the same on one, two and four threads, and serially.
+    #[test]
+    fn capped_dense_runs_leave_nothing_behind_and_threads_change_nothing() {
+        let (net, starts) = cases();
+        let lev = Leverage::build(&net, &Marks::book(&net));
+        let settings = Settings::default();
+        let capped = Settings {
+            max_iterations: 2,
+            ..Settings::default()
+        };
+        let fresh = |start: &[(u32, f64)]| {
+            let mut ws = Workspace::new(&lev, &settings);
+            let run = ws.run(&lev, &settings, start, true);
+            (run, ws.h.clone(), ws.sent.clone(), ws.round.clone())
+        };
+        let mut ws = Workspace::new(&lev, &settings);
+        let cut = ws.run(&lev, &capped, &starts[0], true);
+        assert!(!cut.converged);
+        let (h, a) = (plain_rounds(&lev, 0.0, &starts[0], 1e-12, 2).0, &ws.h);
+        assert!(h.iter().zip(a).all(|(x, y)| x.to_bits() == y.to_bits()));
+        let run = ws.run(&lev, &settings, &starts[1], true);
+        let want = fresh(&starts[1]);
+        assert_eq!(run, want.0);
+        assert_eq!((&ws.h, &ws.sent, &ws.round), (&want.1, &want.2, &want.3));
+        for threads in [1, 2, 4] {
+            let got = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool")
+                .install(|| fresh(&starts[0]));
+            assert_eq!(got, fresh(&starts[0]), "{threads} threads");
+        }
+        let mut serial = Workspace::new(&lev, &settings);
+        serial.set_parallel(false);
+        let run = serial.run(&lev, &settings, &starts[0], true);
+        assert_eq!(
+            (run, serial.h.clone()),
+            (fresh(&starts[0]).0, fresh(&starts[0]).1)
+        );
     }
 }

@@ -31,26 +31,35 @@ impl BalanceSheet {
     /// Balance sheets of every firm of `network`, with asset `a` priced at `prices[a]`.
     /// `O(n + m)`.
     pub fn all(network: &Network, prices: &[f64]) -> Vec<BalanceSheet> {
+        let n = network.n_firms();
+        // The sums over exposures go into three arrays of their own rather than into the
+        // sheets: random updates then touch 24 bytes per firm instead of a whole sheet, which
+        // keeps them in cache on large networks. Each sum runs in the same order as before.
+        let (mut claims, mut stakes, mut owed) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        for e in network.exposures() {
+            if e.kind.is_debt() {
+                claims[e.creditor as usize] += e.amount;
+                owed[e.debtor as usize] += e.amount;
+            } else {
+                stakes[e.creditor as usize] += e.amount;
+            }
+        }
         let mut bs: Vec<BalanceSheet> = network
             .firms()
             .iter()
-            .map(|f| BalanceSheet {
+            .enumerate()
+            .map(|(i, f)| BalanceSheet {
                 cash: f.cash,
                 other_assets: f.other_assets,
                 external_liabilities: f.external_liabilities,
+                interbank_claims: claims[i],
+                equity_stakes: stakes[i],
+                interbank_liabilities: owed[i],
                 ..Default::default()
             })
             .collect();
         for h in network.holdings() {
             bs[h.firm as usize].holdings += h.units * prices[h.asset as usize];
-        }
-        for e in network.exposures() {
-            if e.kind.is_debt() {
-                bs[e.creditor as usize].interbank_claims += e.amount;
-                bs[e.debtor as usize].interbank_liabilities += e.amount;
-            } else {
-                bs[e.creditor as usize].equity_stakes += e.amount;
-            }
         }
         for c in network.collateral() {
             let debtor = network.exposures()[c.exposure as usize].debtor as usize;

@@ -740,27 +740,23 @@ impl Workspace {
         let block = |(b, ((((h, sent), round), flags), next_dp)): (usize, DenseSlices<'_>)| {
             ctx.block(b * DENSE_BLOCK, h, sent, round, flags, next_dp)
         };
-        let outs: Vec<DenseBlock> = if self.parallel && lev.n() >= PAR_THRESHOLD {
-            self.h
-                .par_chunks_mut(DENSE_BLOCK)
-                .zip(self.sent.par_chunks(DENSE_BLOCK))
-                .zip(self.round.par_chunks_mut(DENSE_BLOCK))
-                .zip(self.flags.par_chunks_mut(DENSE_BLOCK))
-                .zip(self.dp_next.par_chunks_mut(DENSE_BLOCK))
-                .enumerate()
-                .map(block)
-                .collect()
+        // One block at a time on this thread unless the workspace runs rounds in parallel.
+        let min_blocks = if self.parallel && lev.n() >= PAR_THRESHOLD {
+            1
         } else {
-            self.h
-                .chunks_mut(DENSE_BLOCK)
-                .zip(self.sent.chunks(DENSE_BLOCK))
-                .zip(self.round.chunks_mut(DENSE_BLOCK))
-                .zip(self.flags.chunks_mut(DENSE_BLOCK))
-                .zip(self.dp_next.chunks_mut(DENSE_BLOCK))
-                .enumerate()
-                .map(block)
-                .collect()
+            usize::MAX
         };
+        let outs: Vec<DenseBlock> = self
+            .h
+            .par_chunks_mut(DENSE_BLOCK)
+            .zip(self.sent.par_chunks(DENSE_BLOCK))
+            .zip(self.round.par_chunks_mut(DENSE_BLOCK))
+            .zip(self.flags.par_chunks_mut(DENSE_BLOCK))
+            .zip(self.dp_next.par_chunks_mut(DENSE_BLOCK))
+            .enumerate()
+            .with_min_len(min_blocks)
+            .map(block)
+            .collect();
         let mut defaults = Vec::new();
         let mut losses = 0.0;
         for out in outs {
@@ -981,11 +977,7 @@ impl DenseRound<'_> {
                 next_dp[k] = 0.0;
                 continue;
             }
-            let (idx, val) = lev.by_creditor.row(i);
-            let mut a = 0.0;
-            for (&j, &lam) in idx.iter().zip(val) {
-                a += lam * self.dp[j as usize];
-            }
+            let a = lev.by_creditor.row_dot(i, self.dp);
             if flags[k] & TOUCHED == 0 {
                 flags[k] |= TOUCHED;
                 out.touched.push(i as u32);

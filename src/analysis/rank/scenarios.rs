@@ -36,7 +36,7 @@ use rayon::prelude::*;
 use super::{Partial, merge};
 /// Scenarios per [`Sweeper`]: sixteen lanes share each visit of an exposure (measured faster
 /// than eight or thirty-two on networks of 10⁴ firms, with AVX2 and with AVX-512: thirty-two
-/// lanes win on 5000 firms, but on 10⁴ their inboxes outgrow a core's 2 MiB cache).
+/// lanes win on 5000 firms, but on 10⁴ their stresses outgrow a core's second-level cache).
 const SWEEP_LANES: usize = 16;
 use crate::engine::buffers::Impact;
 use crate::engine::debtrank::{HitLanes, Leverage, Sweeper};

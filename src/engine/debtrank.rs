@@ -116,7 +116,7 @@ mod sweep;
 mod tail;
 pub use hits::HitLanes;
 pub use sweep::Sweeper;
-pub use tail::Tail;
+pub use tail::{DampedTail, Tail};
 
 use super::buffers::{
     BufferOutcome, Impact, LossNetwork, NO_ROUND, RECEIVING, SpectralRadius, TOUCHED, Touched,
@@ -159,6 +159,9 @@ pub struct Leverage {
     /// The vectors of certified linear tails, built on first use (only linear [`Sweeper`]s
     /// need them); `None` inside when `ρ(Λ)` is not safely below 1.
     tail: OnceLock<Option<Tail>>,
+    /// The vectors of certified non-linear tails for the first `α` asked for, built on first
+    /// use; `None` inside when there is no linear tail or they do not settle.
+    damped: OnceLock<(f64, Option<DampedTail>)>,
 }
 
 /// The order in which [`Sweeper`]s visit firms, and `Λ` by debtor in that order.
@@ -337,6 +340,7 @@ impl Leverage {
             by_debtor: OnceLock::new(),
             sweep_order: OnceLock::new(),
             tail: OnceLock::new(),
+            damped: OnceLock::new(),
         }
     }
 
@@ -368,6 +372,21 @@ impl Leverage {
     /// below 1. Built on the first call (`O(m)` per pass of its iterations), then kept.
     pub fn tail(&self) -> Option<&Tail> {
         self.tail.get_or_init(|| Tail::build(self)).as_ref()
+    }
+
+    /// The vectors of certified non-linear tails ([`DampedTail`]) for `p(h) = h e^{α(h−1)}`
+    /// with `alpha > 0`, or `None` when there is no linear tail, the iterations do not
+    /// settle, or they were built for another `α` (only the first `α` asked for is kept).
+    pub fn damped_tail(&self, alpha: f64) -> Option<&DampedTail> {
+        let (built_for, damped) = self.damped.get_or_init(|| {
+            let damped = self.tail().and_then(|t| DampedTail::build(self, t, alpha));
+            (alpha, damped)
+        });
+        if *built_for == alpha {
+            damped.as_ref()
+        } else {
+            None
+        }
     }
 
     /// Number of firms.

@@ -1,8 +1,9 @@
-//! Certified tails of subcritical linear DebtRank cascades.
+//! Certified tails of subcritical linear and non-linear DebtRank cascades.
 //!
 //! Once a failure scenario's stress has settled down to small rises, the rest of a linear
 //! cascade is linear, and what it still adds to the figures of `rank` can be read off
-//! vectors computed once per network — so sweeps may stop early, with an error bound.
+//! vectors computed once per network — so sweeps may stop early, with an error bound. The
+//! rest of a non-linear cascade lies between two linear ones ([`DampedTail`]).
 //!
 //! # The tail
 //! Let `M = (I − Λ)⁻¹` (it exists and is non-negative when `ρ(Λ) < 1`), `R = Λ 1` the
@@ -66,6 +67,8 @@ pub struct Tail {
     pub(super) buffer: Vec<f64>,
     /// `c = Λ² g`, raised by the margin.
     pub(super) second: Vec<f64>,
+    /// `g = M R`, raised by the margin.
+    pub(super) gain: Vec<f64>,
     /// Largest entry of `g = M R`, raised by the margin.
     pub(super) max_gain: f64,
     /// Total of the buffers `E⁺` (the scale of the losses' tolerance).
@@ -122,6 +125,7 @@ impl Tail {
             weight,
             buffer,
             second,
+            gain: gain.iter().map(|g| g * (1.0 + MARGIN)).collect(),
             max_gain,
         })
     }
@@ -151,6 +155,121 @@ impl Tail {
             .min(0.01 / (1.0 + self.max_gain));
         if theta < 2.0 * tol { tol } else { theta }
     }
+}
+
+/// The vectors of certified tails of non-linear DebtRank (`p(h) = h e^{α(h−1)}`, `α > 0`),
+/// by position in the sweep order; they build on those of the linear [`Tail`].
+///
+/// `p` is convex with `p(0) = 0`, so its slope rises from `p'(0) = e^{−α}` (`L₀`) at 0 to
+/// `1 + α` at 1, and is at most 1 up to a stress `H₁` ([`DampedTail::flat`]). Suppose a
+/// scenario is quiet as in [`Tail`]: every firm holds back a rise of stress `b_j ≤ θ`, so
+/// a rise of `p`, `q_j = p(h_j) − p(sent_j)`, not yet passed on; firms `D` are at stress 1.
+/// If every firm below 1 stays below `H₁` (`h_j + θ g_j ≤ H₁`, checked), then `q ≤ θ`,
+/// future rises stay below `θ g`, and the rest of the cascade `Δ` lies between two linear
+/// ones:
+/// - from below, the one with every slope `L₀`: `Δ ≥ Δ₀ = M₀ (Λ q − Σ_{d∈D} a_d e_d)`,
+///   `M₀ = (I − L₀ Λ)⁻¹`, so `vᵀ Δ₀ = Σ_j (Λᵀ y₀)_j q_j − Σ_d y₀_d a_d` with
+///   `y₀ = M₀ᵀ v`; what a firm at 1 absorbs, `a_d`, is known to within `θ c_d` as in the
+///   linear tail (two steps, the second at slope `L₀`);
+/// - from above, the one with the slope of each firm at `h_j + θ g_j`, `D₁ ≤ I`: its
+///   excess over `Δ₀` is `(I − Λ D₁)⁻¹ Λ (D₁ − L₀) Δ₀ ≤ M Λ (D₁ − L₀) θ g`, whose
+///   DebtRank is at most `θ Σ_j (y_j − v_j) g_j (p'(h_j + θ g_j) − L₀)` — small, because
+///   `p'(h) − L₀` is of the order of `h` and all but a few firms are barely stressed.
+///
+/// The sweeps add the lower estimate, with `q_j` taken as `p'(sent_j) b_j` (below `q_j` by
+/// at most `α(2 + α) b_j² / 2`, bounded too), and certify when both widths are within the
+/// tolerance; the losses likewise with `u₀ = M₀ᵀ E⁺`. Slopes above `L₀` are bounded
+/// without exponentials: `e^{αx} (1 + αx) − 1 ≤ 2αx / (1 − αx)` for `αx < 1/2`, and
+/// `p' − L₀ ≤ 1 − L₀` below `H₁`.
+#[derive(Debug, Clone)]
+pub struct DampedTail {
+    /// `α`.
+    pub(super) alpha: f64,
+    /// `L₀ = p'(0) = e^{−α}`.
+    pub(super) slope: f64,
+    /// `(Λᵀ y₀, Λᵀ u₀)`: what a unit rise of `p` passed on adds in the end (lower bound).
+    pub(super) passed: Vec<(f64, f64)>,
+    /// `(y₀, u₀)`: what a unit of stress absorbed by a firm at 1 takes off.
+    pub(super) absorbed: Vec<(f64, f64)>,
+    /// `((y_j − v_j) g_j, (u_j − E⁺_j) g_j)` of the linear tail, raised by the margin.
+    pub(super) spread: Vec<(f64, f64)>,
+    /// Sums of `spread` over every firm (for the firms a scenario has not reached).
+    pub(super) total_spread: (f64, f64),
+    /// Sums of `passed` (for the error of `p'(sent_j) b_j`).
+    pub(super) total_passed: (f64, f64),
+    /// `H₁`, lowered by the margin: `p'(h) ≤ 1` for `h ≤ H₁`.
+    pub(super) flat: f64,
+}
+
+impl DampedTail {
+    /// The vectors for `p` with `alpha > 0` on `lev` with the linear tail `t`, or `None`
+    /// when the iterations do not settle. `O(m)` per pass; the passes shrink by `L₀ ρ(Λ)`.
+    pub fn build(lev: &Leverage, t: &Tail, alpha: f64) -> Option<Self> {
+        debug_assert!(alpha > 0.0 && alpha.is_finite());
+        let order = lev.sweep_order();
+        let n = lev.n();
+        let slope = slope_of(alpha, 0.0);
+        let y0 = solve(
+            n,
+            |y, p| slope * order.rows.row_dot(p, y) + t.weight[p],
+            true,
+            f64::MAX,
+        )?;
+        let u0 = solve(
+            n,
+            |y, p| slope * order.rows.row_dot(p, y) + t.buffer[p],
+            true,
+            f64::MAX,
+        )?;
+        let passed: Vec<(f64, f64)> = (0..n)
+            .map(|p| (order.rows.row_dot(p, &y0), order.rows.row_dot(p, &u0)))
+            .collect();
+        let spread: Vec<(f64, f64)> = (0..n)
+            .map(|p| {
+                let g = t.gain[p];
+                (
+                    (t.debtrank[p] - t.weight[p]).max(0.0) * g,
+                    (t.losses[p] - t.buffer[p]).max(0.0) * g,
+                )
+            })
+            .collect();
+        let sum = |x: &[(f64, f64)]| x.iter().fold((0.0, 0.0), |(a, b), &(c, d)| (a + c, b + d));
+        // `p'` rises from `L₀ < 1` to `1 + α`: bisect for where it crosses 1.
+        let (mut lo, mut hi) = (0.0f64, 1.0f64);
+        for _ in 0..60 {
+            let mid = 0.5 * (lo + hi);
+            if slope_of(alpha, mid) <= 1.0 {
+                lo = mid
+            } else {
+                hi = mid
+            }
+        }
+        Some(Self {
+            alpha,
+            slope,
+            total_spread: sum(&spread),
+            total_passed: sum(&passed),
+            passed,
+            absorbed: y0.into_iter().zip(u0).collect(),
+            spread,
+            flat: lo - 1e-9,
+        })
+    }
+
+    /// An upper bound on `p'(x) − L₀` for `0 ≤ x ≤ H₁`, without an exponential or a
+    /// division (see the type's docs); any value for larger `x`.
+    #[inline(always)]
+    pub(super) fn excess_slope(&self, x: f64) -> f64 {
+        let y = self.alpha * x;
+        let near = self.slope * y * (2.0 + 2.9 * y);
+        let most = 1.0 - self.slope;
+        (if y <= 0.5 && near < most { near } else { most }) * (1.0 + MARGIN)
+    }
+}
+
+/// `p'(h) = e^{α(h−1)} (1 + αh)` for `0 ≤ h ≤ 1`.
+fn slope_of(alpha: f64, h: f64) -> f64 {
+    (alpha * (h - 1.0)).exp() * (1.0 + alpha * h)
 }
 
 /// The fixed point of `x_p = f(x, p)` (a monotone map with a non-negative matrix part), by
@@ -284,6 +403,83 @@ mod tests {
             let gmax = g.iter().copied().fold(0.0, f64::max);
             close(t.max_gain, gmax, "max g");
             assert!(t.max_gain >= gmax);
+        }
+    }
+
+    /// The non-linear vectors equal those from the dense inverse `M₀ = (I − e^{−α} Λ)⁻¹`:
+    /// `Λᵀ y₀` and `y₀ = M₀ᵀ v` (and the same with `E⁺`), `(y − v) g` from the linear ones;
+    /// and `p'` is at most 1 up to `H₁` and above 1 just past it.
+    #[test]
+    fn damped_vectors_match_the_dense_inverse() {
+        for (seed, alpha) in [(1u64, 1.0f64), (2, 0.3), (3, 4.0)] {
+            let mut parts =
+                generate(&GenSpec::new(40, 4.0, Topology::ErdosRenyi, seed)).into_parts();
+            let mut rng = Rng::new(seed);
+            for f in &mut parts.firms {
+                f.capital = Some(5.0 + 20.0 * rng.uniform());
+            }
+            let net = Network::from_parts(parts).expect("valid network");
+            let lev = Leverage::build(&net, &Marks::book(&net));
+            let n = lev.n();
+            let l0 = (-alpha).exp();
+            let mut lam = vec![vec![0.0; n]; n];
+            for (i, row) in lam.iter_mut().enumerate() {
+                let (idx, val) = lev.by_creditor().row(i);
+                for (&j, &x) in idx.iter().zip(val) {
+                    row[j as usize] += x;
+                }
+            }
+            let scaled: Vec<Vec<f64>> = lam
+                .iter()
+                .map(|row| row.iter().map(|x| l0 * x).collect())
+                .collect();
+            let m0 = dense_inverse(&scaled);
+            let t = lev.tail().expect("subcritical network");
+            let d = lev.damped_tail(alpha).expect("damped tail");
+            assert!(
+                lev.damped_tail(alpha + 1.0).is_none(),
+                "built for one α only"
+            );
+            let ln = lev.losses();
+            let order = lev.sweep_order();
+            let close = |a: f64, b: f64, what: &str| {
+                assert!(
+                    (a - b).abs() <= 1e-10 * b.abs().max(1e-3),
+                    "seed {seed} {what}: {a} vs {b}"
+                );
+            };
+            let y0: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|k| m0[k][i] * ln.weight[k]).sum())
+                .collect();
+            let u0: Vec<f64> = (0..n)
+                .map(|i| (0..n).map(|k| m0[k][i] * ln.buffer[k].max(0.0)).sum())
+                .collect();
+            for p in 0..n {
+                let i = order.firm[p] as usize;
+                let ly: f64 = (0..n).map(|k| lam[k][i] * y0[k]).sum();
+                let lu: f64 = (0..n).map(|k| lam[k][i] * u0[k]).sum();
+                close(d.absorbed[p].0, y0[i], "y0");
+                close(d.absorbed[p].1, u0[i], "u0");
+                close(d.passed[p].0, ly, "Λᵀ y0");
+                close(d.passed[p].1, lu, "Λᵀ u0");
+                let g = t.gain[p];
+                close(
+                    d.spread[p].0,
+                    (t.debtrank[p] - t.weight[p]) * g,
+                    "(y − v) g",
+                );
+                close(d.spread[p].1, (t.losses[p] - t.buffer[p]) * g, "(u − E) g");
+            }
+            let slope = |h: f64| (alpha * (h - 1.0)).exp() * (1.0 + alpha * h);
+            assert!(
+                slope(d.flat) <= 1.0 && slope(d.flat + 1e-6) > 1.0,
+                "α = {alpha}"
+            );
+            // The bound on `p' − L₀` holds wherever it is used.
+            for k in 0..=1000 {
+                let x = d.flat * f64::from(k) / 1000.0;
+                assert!(d.excess_slope(x) >= slope(x) - l0, "α = {alpha}, x = {x}");
+            }
         }
     }
 

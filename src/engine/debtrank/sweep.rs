@@ -47,7 +47,7 @@
 //! on generated 10⁴-firm networks: the same work as groups of sixteen where distress decays,
 //! 12–34% fewer exposure visits where failures topple most firms.)
 
-use super::{ImpactSum, Leverage, SweepOrder, exp_nonpositive, increment_of, snap};
+use super::{ImpactSum, Lanes, Leverage, SweepOrder, exp_nonpositive, increment_of, snap};
 use crate::engine::buffers::{Impact, Touched};
 use crate::settings::Settings;
 
@@ -67,12 +67,12 @@ const DIRTY_BYTES: u64 = u64::from_ne_bytes([DIRTY; 8]);
 #[derive(Debug, Clone)]
 pub struct Sweeper<const B: usize> {
     alpha: f64,
-    h: Vec<[f64; B]>,
+    h: Vec<Lanes<B>>,
     /// Stress level last passed on.
-    sent: Vec<[f64; B]>,
+    sent: Vec<Lanes<B>>,
     /// `e^{α(sent − 1)}` (non-linear only, empty when `p(h) = h`): `p(sent) = sent · e_sent`
     /// without a second exponential per rise, and `p'(sent) = e_sent (1 + α sent)`.
-    e_sent: Vec<[f64; B]>,
+    e_sent: Vec<Lanes<B>>,
     /// `e^{−α}`, `e_sent` at stress 0.
     e_zero: f64,
     flags: Vec<u8>,
@@ -100,12 +100,12 @@ impl<const B: usize> Sweeper<B> {
         let alpha = super::alpha_of(settings);
         let mut s = Self {
             alpha,
-            h: vec![[0.0; B]; n],
-            sent: vec![[0.0; B]; n],
+            h: vec![Lanes([0.0; B]); n],
+            sent: vec![Lanes([0.0; B]); n],
             e_sent: if alpha == 0.0 {
                 Vec::new()
             } else {
-                vec![[0.0; B]; n]
+                vec![Lanes([0.0; B]); n]
             },
             e_zero: super::exp_nonpositive(-alpha),
             flags: vec![0; n],
@@ -127,11 +127,11 @@ impl<const B: usize> Sweeper<B> {
     fn set_baseline(&mut self, lev: &Leverage, i: usize) {
         let insolvent = lev.losses().insolvent(lev.sweep_order().firm[i] as usize);
         let h0 = if insolvent { 1.0 } else { 0.0 };
-        self.h[i] = [h0; B];
-        self.sent[i] = [h0; B];
+        self.h[i] = Lanes([h0; B]);
+        self.sent[i] = Lanes([h0; B]);
         let e0 = if insolvent { 1.0 } else { self.e_zero };
         if let Some(e) = self.e_sent.get_mut(i) {
-            *e = [e0; B];
+            *e = Lanes([e0; B]);
         }
         self.flags[i] = if insolvent { FULL } else { 0 };
     }

@@ -231,7 +231,7 @@ impl Csr {
     }
 
     /// `Σ_k values[k] · x[indices[k]]` over row `r`.
-    #[inline]
+    #[inline(always)]
     pub fn row_dot(&self, r: usize, x: &[f64]) -> f64 {
         let (idx, val) = self.row(r);
         idx.iter().zip(val).map(|(&c, &v)| v * x[c as usize]).sum()
